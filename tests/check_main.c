@@ -5,8 +5,14 @@
 
 int main(void)
 {
-	SRunner *sr = srunner_create(duration_suite());
+	Suite *(*const suites[])(void) = {
+		duration_suite, tmpl_suite, jpath_suite, assert_suite, config_suite,
+		storage_suite,  engine_suite, cli_suite,
+	};
+	SRunner *sr = srunner_create(NULL);
 
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
