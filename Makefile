@@ -22,7 +22,8 @@ CHECK_LDLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN     := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla
-CPPFLAGS += -std=c11 -D_GNU_SOURCE -I. -MMD -MP
+VERSION  := 0.1.0
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -DCANARY_VERSION=\"$(VERSION)\" -I. -MMD -MP
 CFLAGS   += $(OPT) $(WARN) $(SAN) $(PC_CFLAGS)
 LDFLAGS  += $(SAN)
 LDLIBS   += $(PC_LDLIBS) -lpthread -lm

@@ -1,10 +1,7 @@
 /* main.c - the canary entry point: hands argv to the subcommand table. */
-#include <stdio.h>
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	puts("canary 0.1.0");
-	return 0;
+	return cli_main(argc, argv);
 }

@@ -17,6 +17,7 @@
 struct store;
 
 /* Called from the writer thread for problems worth a log line. prio is a syslog LOG_* level. */
+/* (Also from the thread calling store_close or store_probe_status, for their own failures.) */
 typedef void (*store_log_fn)(int prio, const char *msg, void *arg);
 
 enum {
@@ -51,13 +52,16 @@ int store_writer_start(struct store *s);
 /*
  * Queues r for writing; r is stolen. Never blocks on disk: when max_pending
  * results already wait, r is dropped, counted, and -ENOBUFS returned.
- * Safe from the loop's thread while the writer runs.
+ * Safe from the loop's thread while the writer runs. A read-only store
+ * refuses with -EROFS (r is freed all the same).
  */
 int store_submit(struct store *s, struct probe_result *r);
 
 /*
  * Waits until everything submitted before the call is written, or timeout_ms
  * passes. Returns 0, or -ETIMEDOUT.
+ * A negative timeout_ms waits without limit. When results wait but the writer
+ * was never started, returns -EINVAL at once (store_close still writes them).
  */
 int store_flush(struct store *s, int timeout_ms);
 

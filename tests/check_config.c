@@ -1,7 +1,295 @@
-/* check_config.c - placeholder suite, replaced as the module lands. */
+/* check_config.c - config loading: every error reported with its FILE:LINE:COL, and what valid files give. */
 #include "tests/tests.h"
+#include "config/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = t_tmpdir();
+}
+
+static void teardown(void)
+{
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* Loads dir/name as a probe; returns the printed diagnostics (new) and sets *def. */
+static char *load_probe(const char *name, struct probe_def **def)
+{
+	char path[4096], *out = NULL;
+	size_t len = 0;
+	struct cfg_diags d = { 0 };
+	FILE *f = open_memstream(&out, &len);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*def = NULL;
+	if (cfg_load_probe(path, NULL, def, &d) < 0)
+		*def = NULL;
+	cfg_diags_print(&d, f);
+	fclose(f);
+	cfg_diags_free(&d);
+	return out;
+}
+
+static char *load_main(struct cfg **c)
+{
+	char path[4096], *out = NULL;
+	size_t len = 0;
+	struct cfg_diags d = { 0 };
+	FILE *f = open_memstream(&out, &len);
+
+	snprintf(path, sizeof(path), "%s/canary.json", dir);
+	*c = NULL;
+	if (cfg_load(path, 0, c, &d) < 0)
+		*c = NULL;
+	cfg_diags_print(&d, f);
+	fclose(f);
+	cfg_diags_free(&d);
+	return out;
+}
+
+/* Asserts that out holds "DIR/name:LINE:COL: ..." containing fragment. */
+static void has_diag(const char *out, const char *name, int line, int col, const char *fragment)
+{
+	char want[4096];
+
+	snprintf(want, sizeof(want), "%s/%s:%d:%d: ", dir, name, line, col);
+	const char *at = strstr(out, want);
+	ck_assert_msg(at != NULL, "no \"%s\" in:\n%s", want, out);
+	const char *eol = strchr(at, '\n');
+	ck_assert_msg(eol && memmem(at, (size_t)(eol - at), fragment, strlen(fragment)),
+		      "\"%s\" lacks \"%s\" in:\n%s", want, fragment, out);
+}
+
+START_TEST(semantic_errors_point_at_keys_and_columns)
+{
+	struct probe_def *def;
+
+	t_writef(dir, "bad.json",
+		 "{\n"
+		 "  \"every\": \"30x\",\n"
+		 "  \"url\": \"http://127.0.0.1:1/{{nope}}\",\n"
+		 "  \"expect\": [\"status => 200\"],\n"
+		 "  \"tmeout\": \"1s\"\n"
+		 "}\n");
+	char *out = load_probe("bad.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "bad.json", 2, 3, "\"every\": expected a duration");
+	has_diag(out, "bad.json", 3, 30, "unknown variable \"nope\"");
+	has_diag(out, "bad.json", 4, 22, "unknown operator");
+	has_diag(out, "bad.json", 5, 3, "unknown key \"tmeout\" (did you mean \"timeout\"?)");
+	/* Reported top to bottom. */
+	ck_assert(strstr(out, ":2:3:") < strstr(out, ":5:3:"));
+	free(out);
+}
+END_TEST
+
+START_TEST(syntax_error_uses_jansson_position)
+{
+	struct probe_def *def;
+
+	t_writef(dir, "syntax.json", "{\n  \"url\": \"http://127.0.0.1:1/\",\n}\n");
+	char *out = load_probe("syntax.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "syntax.json", 3, 1, "");
+	free(out);
+}
+END_TEST
+
+START_TEST(steps_errors)
+{
+	struct probe_def *def;
+
+	t_writef(dir, "flow.json",
+		 "{ \"url\": \"http://x/\",\n"
+		 "  \"steps\": [\n"
+		 "    { \"name\": \"a\", \"url\": \"http://127.0.0.1:1/{{token}}\" },\n"
+		 "    { \"name\": \"b\", \"url\": \"ftp://127.0.0.1/\", \"extract\": { \"token\": \"json.token\" } },\n"
+		 "    { \"name\": \"b\", \"url\": \"http://127.0.0.1/\", \"json\": {}, \"body\": \"x\" }\n"
+		 "  ] }\n");
+	char *out = load_probe("flow.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "flow.json", 1, 3, "\"url\" belongs inside a step");
+	has_diag(out, "flow.json", 3, 47, "extracted by step \"b\", which runs later");
+	has_diag(out, "flow.json", 4, 20, "url must start with http:// or https://");
+	has_diag(out, "flow.json", 5, 5, "two steps are named \"b\"");
+	has_diag(out, "flow.json", 5, 60, "not both");
+	free(out);
+}
+END_TEST
+
+START_TEST(missing_env_secret_is_an_error_at_its_position)
+{
+	struct probe_def *def;
+
+	unsetenv("CANARY_TEST_MISSING");
+	t_writef(dir, "sec.json",
+		 "{ \"url\": \"http://127.0.0.1/\",\n"
+		 "  \"headers\": { \"X-Key\": \"k=${env:CANARY_TEST_MISSING}\" } }\n");
+	char *out = load_probe("sec.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "sec.json", 2, 28, "environment variable CANARY_TEST_MISSING is not set");
+	free(out);
+}
+END_TEST
+
+START_TEST(valid_flow_loads)
+{
+	struct probe_def *def;
+
+	setenv("CANARY_TEST_PW", "pa55-word", 1);
+	t_writef(dir, "pw.txt", "from-file-secret\n");
+	t_writef(dir, "vitals.json",
+		 "{ \"every\": \"5s\", \"timeout\": \"2s\", \"tags\": [\"vitals\"],\n"
+		 "  \"vars\": { \"base\": \"http://127.0.0.1:1\", \"pw\": \"${env:CANARY_TEST_PW}\",\n"
+		 "            \"pw2\": \"${file:pw.txt}\", \"n\": 5 },\n"
+		 "  \"steps\": [\n"
+		 "    { \"name\": \"login\", \"method\": \"post\", \"url\": \"{{base}}/v1/login\",\n"
+		 "      \"json\": { \"password\": \"{{pw}}\", \"static\": 1 },\n"
+		 "      \"expect\": [\"status == 200\", \"json.token exists\"],\n"
+		 "      \"extract\": { \"token\": \"json.token\" } },\n"
+		 "    { \"url\": \"{{base}}/v1/m\", \"headers\": { \"Authorization\": \"Bearer {{token}}\" },\n"
+		 "      \"expect\": \"status == 201\", \"timeout\": \"500ms\" } ] }\n");
+	char *out = load_probe("vitals.json", &def);
+	ck_assert_msg(def != NULL, "%s", out);
+	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(def->name, "vitals");
+	ck_assert_int_eq(def->every_ms, 5000);
+	ck_assert_int_eq(def->timeout_ms, 2000);
+	ck_assert_int_eq(def->max_body, 1024 * 1024);
+	ck_assert_int_eq(def->ntags, 1);
+	ck_assert_int_eq(def->nsteps, 2);
+	ck_assert_str_eq(def->steps[0].method, "POST");
+	ck_assert_str_eq(def->steps[1].name, "step 2");
+	ck_assert_str_eq(def->steps[1].method, "GET");
+	ck_assert_int_eq(def->steps[1].timeout_ms, 500);
+	ck_assert_int_eq(def->steps[1].nasserts, 1);
+	ck_assert_int_eq(def->steps[0].nslots, 1);
+	ck_assert(def->steps[0].needs & PROBE_NEED_BODY);
+	/* Secrets are known, for scrubbing; the file secret lost its trailing newline. */
+	int found = 0;
+	for (size_t i = 0; i < def->nsecrets; i++)
+		found += strcmp(def->secrets[i], "pa55-word") == 0 || strcmp(def->secrets[i], "from-file-secret") == 0;
+	ck_assert_int_eq(found, 2);
+	for (size_t i = 0; i < def->nvars; i++)
+		if (strcmp(def->vars[i].name, "n") == 0)
+			ck_assert_str_eq(def->vars[i].value, "5");
+	probe_def_unref(def);
+	free(out);
+}
+END_TEST
+
+START_TEST(single_step_probe_is_named_after_its_file)
+{
+	struct probe_def *def;
+
+	t_writef(dir, "health.json", "{ \"url\": \"http://127.0.0.1:1/health\", \"body\": \"ping\" }\n");
+	char *out = load_probe("health.json", &def);
+	ck_assert_msg(def != NULL, "%s", out);
+	ck_assert_str_eq(def->name, "health");
+	ck_assert_int_eq(def->nsteps, 1);
+	ck_assert_str_eq(def->steps[0].name, "health");
+	ck_assert_str_eq(def->steps[0].static_body, "ping");
+	probe_def_unref(def);
+	free(out);
+}
+END_TEST
+
+START_TEST(main_config_collects_errors_from_every_file)
+{
+	struct cfg *c;
+
+	t_writef(dir, "canary.json",
+		 "{\n"
+		 "  \"state_dir\": \"state\",\n"
+		 "  \"defaults\": { \"every\": \"5s\", \"timout\": \"2s\" },\n"
+		 "  \"chanels\": {}\n"
+		 "}\n");
+	char sub[4096];
+	snprintf(sub, sizeof(sub), "%s/probes.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "probes.d/a.json", "{ \"url\": \"http://127.0.0.1/\", \"every\": 5 }\n");
+	t_writef(dir, "probes.d/b.json", "{ \"url\": 42 }\n");
+	t_writef(dir, "probes.d/c.json", "{ \"name\": \"zed\", \"url\": \"http://127.0.0.1/\" }\n");
+	t_writef(dir, "probes.d/d.json", "{ \"name\": \"zed\", \"url\": \"http://127.0.0.1/\" }\n");
+	t_writef(dir, "probes.d/notes.txt", "not a probe\n");
+	char *out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 3, 32, "unknown key \"timout\" (did you mean \"timeout\"?)");
+	has_diag(out, "canary.json", 4, 3, "unknown key \"chanels\" (did you mean \"channels\"?)");
+	has_diag(out, "probes.d/a.json", 1, 31, "expected a duration");
+	has_diag(out, "probes.d/b.json", 1, 3, "expected a string");
+	has_diag(out, "probes.d/d.json", 1, 1, "a probe named \"zed\" is already defined in");
+	free(out);
+}
+END_TEST
+
+START_TEST(main_config_applies_defaults_and_paths)
+{
+	struct cfg *c;
+	char sub[4096];
+
+	t_writef(dir, "canary.json",
+		 "{ \"state_dir\": \"state\", \"probes_dir\": \"p\", \"defaults\": { \"every\": \"5s\", "
+		 "\"timeout\": \"2s\" }, \"channels\": {} }\n");
+	snprintf(sub, sizeof(sub), "%s/p", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "p/zeta.json", "{ \"url\": \"http://127.0.0.1/\" }\n");
+	t_writef(dir, "p/alpha.json", "{ \"url\": \"http://127.0.0.1/\", \"every\": \"1m\" }\n");
+	t_writef(dir, "p/.hidden.json", "{ broken\n");
+	char *out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	ck_assert_int_eq(c->nprobes, 2);
+	ck_assert_str_eq(c->probes[0]->name, "alpha");
+	ck_assert_int_eq(c->probes[0]->every_ms, 60000);
+	ck_assert_int_eq(c->probes[1]->every_ms, 5000);
+	ck_assert_int_eq(c->probes[1]->timeout_ms, 2000);
+	snprintf(sub, sizeof(sub), "%s/state/canary.db", dir);
+	ck_assert_str_eq(c->db_path, sub);
+	ck_assert_ptr_eq(cfg_find_probe(c, "zeta"), c->probes[1]);
+	ck_assert_ptr_null(cfg_find_probe(c, "nope"));
+	cfg_free(c);
+	free(out);
+}
+END_TEST
+
+START_TEST(missing_probes_dir_is_reported)
+{
+	struct cfg *c;
+
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"s\",\n  \"probes_dir\": \"nowhere\" }\n");
+	char *out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 3, "cannot read probes_dir");
+	free(out);
+}
+END_TEST
 
 Suite *config_suite(void)
 {
-	return suite_create("config");
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("probe files");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, semantic_errors_point_at_keys_and_columns);
+	tcase_add_test(tc, syntax_error_uses_jansson_position);
+	tcase_add_test(tc, steps_errors);
+	tcase_add_test(tc, missing_env_secret_is_an_error_at_its_position);
+	tcase_add_test(tc, valid_flow_loads);
+	tcase_add_test(tc, single_step_probe_is_named_after_its_file);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("main file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, main_config_collects_errors_from_every_file);
+	tcase_add_test(tc, main_config_applies_defaults_and_paths);
+	tcase_add_test(tc, missing_probes_dir_is_reported);
+	suite_add_tcase(s, tc);
+	return s;
 }

@@ -13,4 +13,42 @@ Suite *storage_suite(void);
 Suite *engine_suite(void);
 Suite *cli_suite(void);
 
+/* ---- helpers (helpers.c) ---- */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A new temp directory (owned string); t_rmrf removes it and everything in it. */
+char *t_tmpdir(void);
+void t_rmrf(const char *path);
+/* Writes a file; the path is dir/name, printf-formatted content. */
+void t_writef(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads a whole file into a new string (NULL if it cannot); *len may be NULL. */
+char *t_slurp(const char *path, size_t *len);
+
+/* Starts argv with stdout/stderr piped to *out_fd / *err_fd (NULL: inherited). */
+pid_t t_spawn(char *const argv[], char *const envp_extra[], int *out_fd, int *err_fd);
+/* Waits for pid to exit, up to timeout_ms; returns its exit status, 128+signal, or -1 on timeout. */
+int t_wait(pid_t pid, int timeout_ms);
+/* Kills pid (by PID) with SIGKILL if still there, and reaps it. */
+void t_kill(pid_t pid);
+/* Runs argv to completion (up to timeout_ms), capturing stdout and stderr (new strings). Returns the status. */
+int t_run(char *const argv[], char *const envp_extra[], char **out, char **err, int timeout_ms);
+/*
+ * Reads fd until needle has appeared count times or timeout_ms passes. What was
+ * read is appended to *acc (new or grown). Returns true when found.
+ */
+bool t_read_until(int fd, const char *needle, int count, int timeout_ms, char **acc);
+
+/* The binaries under test, from $CANARY_BIN and $FAKEAPI_BIN. */
+const char *t_canary_bin(void);
+/* Starts the fixture API on an ephemeral loopback port; returns its pid and sets *port. */
+pid_t t_fakeapi_start(int *port);
+void t_fakeapi_stop(pid_t pid);
+/* POSTs body to http://127.0.0.1:port/path; returns the HTTP status or -1. */
+long t_http_post(int port, const char *path, const char *body);
+/* A loopback port that nothing listens on (bound, then closed). */
+int t_closed_port(void);
+
 #endif

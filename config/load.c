@@ -1,0 +1,210 @@
+/* load.c - loads the main config file and every probe file in its probes_dir. */
+#include "config/config_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const main_keys[] = { "state_dir", "probes_dir", "defaults", "channels", NULL };
+static const char *const default_keys[] = { "every", "timeout", "max_body", NULL };
+
+/* Resolves p against dir unless it is absolute. Returns a new string. */
+static char *resolve(const char *dir, const char *p)
+{
+	char *out = NULL;
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (asprintf(&out, "%s/%s", dir, p) < 0)
+		return NULL;
+	return out;
+}
+
+static char *string_key(struct cfg__file *f, const char *key, const char *def)
+{
+	json_t *v = json_object_get(f->root, key);
+
+	if (v == NULL)
+		return resolve(f->dir, def);
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		cfg__err_at(f, key, "\"%s\" must be a non-empty path", key);
+		return NULL;
+	}
+	return resolve(f->dir, json_string_value(v));
+}
+
+static void load_defaults(struct cfg__file *f, struct cfg *c)
+{
+	/* The built-ins, then what "defaults" overrides. */
+	json_t *d = json_object_get(f->root, "defaults"), *v;
+
+	c->every_ms = 30000;
+	c->timeout_ms = 10000;
+	c->max_body = 1024 * 1024;
+	if (d == NULL)
+		return;
+	if (!json_is_object(d)) {
+		cfg__err_at(f, "defaults", "\"defaults\" must be an object");
+		return;
+	}
+	cfg__check_keys(f, d, "defaults", default_keys);
+	if ((v = json_object_get(d, "every")) != NULL)
+		cfg__duration(f, v, "defaults/every", &c->every_ms);
+	if ((v = json_object_get(d, "timeout")) != NULL)
+		cfg__duration(f, v, "defaults/timeout", &c->timeout_ms);
+	if ((v = json_object_get(d, "max_body")) != NULL) {
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			c->max_body = json_integer_value(v);
+		else
+			cfg__err_at(f, "defaults/max_body", "\"max_body\" must be a number of bytes");
+	}
+}
+
+static void load_channels(struct cfg__file *f, struct cfg *c)
+{
+	json_t *v = json_object_get(f->root, "channels");
+
+	if (v == NULL)
+		return;
+	if (!json_is_object(v)) {
+		cfg__err_at(f, "channels", "\"channels\" must be an object");
+		return;
+	}
+	/* Refuse rather than ignore: a channel that silently never fires is worse than an error. */
+	if (json_object_size(v) > 0)
+		cfg__err_at(f, "channels", "alert channels are not supported by this version of canary yet");
+	c->channels = json_incref(v);
+}
+
+static int add_probe(struct cfg *c, struct probe_def *d)
+{
+	struct probe_def **n = realloc(c->probes, (c->nprobes + 1) * sizeof(*n));
+
+	if (n == NULL)
+		return -ENOMEM;
+	c->probes = n;
+	c->probes[c->nprobes++] = d;
+	return 0;
+}
+
+static int json_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	/* Hidden files are editors' and tools' scratch copies, not probes. */
+	return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+static void load_probes(struct cfg__file *mf, struct cfg *c)
+{
+	struct dirent **list = NULL;
+	int n = scandir(c->probes_dir, &list, json_file, alphasort);
+
+	if (n < 0) {
+		cfg__err_at(mf, json_object_get(mf->root, "probes_dir") ? "probes_dir" : "",
+			    "cannot read probes_dir %s: %s", c->probes_dir, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char *path = NULL;
+		struct probe_def *d = NULL;
+		if (asprintf(&path, "%s/%s", c->probes_dir, list[i]->d_name) >= 0) {
+			struct cfg_diags *diags = mf->diags;
+			if (cfg_load_probe(path, c, &d, diags) < 0)
+				mf->errors++;
+			else if (cfg_find_probe(c, d->name) != NULL) {
+				cfg__diag(diags, path, 1, 1, "a probe named \"%s\" is already defined in %s",
+					  d->name, cfg_find_probe(c, d->name)->file);
+				mf->errors++;
+				probe_def_unref(d);
+			} else if (add_probe(c, d) < 0) {
+				probe_def_unref(d);
+				mf->errors++;
+			}
+		}
+		free(path);
+		free(list[i]);
+	}
+	free(list);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(struct probe_def *const *)a)->name, (*(struct probe_def *const *)b)->name);
+}
+
+int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diags *diags)
+{
+	struct cfg__file f;
+	struct cfg *c = calloc(1, sizeof(*c));
+	char *dircopy = strdup(path);
+	size_t first = diags->n;
+	int rc;
+
+	if (c == NULL || dircopy == NULL) {
+		free(c);
+		free(dircopy);
+		return -ENOMEM;
+	}
+	c->flags = flags;
+	c->path = strdup(path);
+	c->dir = strdup(dirname(dircopy));
+	free(dircopy);
+	rc = cfg__file_open(&f, path, diags);
+	if (rc < 0)
+		goto out;
+	f.dir = c->dir;
+	f.flags = flags;
+	if (!json_is_object(f.root)) {
+		cfg__err_at(&f, "", "the config file must hold a JSON object");
+		goto out;
+	}
+	cfg__check_keys(&f, f.root, "", main_keys);
+	c->state_dir = string_key(&f, "state_dir", "/var/lib/canary");
+	c->probes_dir = string_key(&f, "probes_dir", "probes.d");
+	if (c->state_dir && asprintf(&c->db_path, "%s/canary.db", c->state_dir) < 0)
+		c->db_path = NULL;
+	load_defaults(&f, c);
+	load_channels(&f, c);
+	cfg__diags_sort_from(diags, first);
+	if (c->probes_dir)
+		load_probes(&f, c);
+	qsort(c->probes, c->nprobes, sizeof(*c->probes), by_name);
+out:
+	if (rc == 0 && f.errors > 0)
+		rc = -EINVAL;
+	cfg__file_close(&f);
+	if (rc < 0) {
+		cfg_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+struct probe_def *cfg_find_probe(const struct cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->nprobes; i++)
+		if (strcmp(c->probes[i]->name, name) == 0)
+			return c->probes[i];
+	return NULL;
+}
+
+void cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nprobes; i++)
+		probe_def_unref(c->probes[i]);
+	free(c->probes);
+	json_decref(c->channels);
+	free(c->path);
+	free(c->dir);
+	free(c->state_dir);
+	free(c->probes_dir);
+	free(c->db_path);
+	free(c);
+}

@@ -1,0 +1,227 @@
+/* daemon.c - `canary run`: the loop, start-up, signals, and a shutdown that loses no result. */
+#include "daemon/daemon_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_GRACE_MS 4500
+
+struct daemon {
+	uv_loop_t loop;
+	struct cfg *cfg;                 /* borrowed */
+	struct daemon__sched sched;
+	struct probe_engine *engine;
+	struct store *store;
+	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t grace;
+	int grace_ms;
+	bool stopping;
+	bool closing;
+};
+
+static void store_log(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	daemon_log(prio, "storage: %s", msg);
+}
+
+/* mkdir -p, for state_dir. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void on_engine_closed(void *arg)
+{
+	(void)arg; /* nothing is left on the loop: uv_run returns */
+}
+
+static void on_sched_closed(struct daemon__sched *s)
+{
+	struct daemon *d = daemon__container_of(s, struct daemon, sched);
+
+	probe_engine_close(d->engine, on_engine_closed, d);
+	d->engine = NULL;
+}
+
+/* Every run has ended: close every handle so that the loop ends. */
+static void on_idle(struct daemon__sched *s)
+{
+	struct daemon *d = daemon__container_of(s, struct daemon, sched);
+
+	if (d->closing)
+		return;
+	d->closing = true;
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->grace, NULL);
+	daemon__sched_close(&d->sched, on_sched_closed);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	daemon_log(LOG_NOTICE, "abandoning %zu run%s still going", probe_engine_active(d->engine),
+		   probe_engine_active(d->engine) == 1 ? "" : "s");
+	daemon__sched_abort(&d->sched);
+}
+
+static void begin_stop(struct daemon *d, int signum)
+{
+	if (d->stopping) {
+		/* A second signal: the operator does not want to wait. */
+		if (!d->closing)
+			daemon__sched_abort(&d->sched);
+		return;
+	}
+	d->stopping = true;
+	size_t active = probe_engine_active(d->engine);
+	daemon_log(LOG_INFO, "%s: stopping%s", strsignal(signum),
+		   active ? ", letting runs in flight finish" : "");
+	if (active)
+		uv_timer_start(&d->grace, on_grace_over, (uint64_t)d->grace_ms, 0);
+	daemon__sched_stop(&d->sched);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	if (signum == SIGHUP) {
+		daemon_log(LOG_NOTICE, "SIGHUP: reloading is not supported yet; restart canary to apply changes");
+		return;
+	}
+	begin_stop(d, signum);
+}
+
+/* Initialises the daemon's own handles; after this, on_idle can close them all. */
+static int init_handles(struct daemon *d)
+{
+	uv_signal_t *hs[] = { &d->sigterm, &d->sigint, &d->sighup };
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP }, rc;
+
+	for (size_t i = 0; i < 3; i++) {
+		if ((rc = uv_signal_init(&d->loop, hs[i])) < 0)
+			return rc;
+		hs[i]->data = d;
+	}
+	if ((rc = uv_timer_init(&d->loop, &d->grace)) < 0)
+		return rc;
+	d->grace.data = d;
+	for (size_t i = 0; i < 3; i++)
+		if ((rc = uv_signal_start(hs[i], on_signal, sigs[i])) < 0)
+			return rc;
+	return 0;
+}
+
+static int open_store(struct daemon *d)
+{
+	struct store_opts so = { .path = d->cfg->db_path, .log = store_log };
+	char *err = NULL;
+	int rc = make_dirs(d->cfg->state_dir);
+
+	if (rc < 0) {
+		daemon_log(LOG_ERR, "cannot create state_dir %s: %s", d->cfg->state_dir, strerror(-rc));
+		return rc;
+	}
+	rc = store_open(&so, &d->store, &err);
+	if (rc < 0) {
+		daemon_log(LOG_ERR, "cannot open database %s: %s", d->cfg->db_path, err ? err : strerror(-rc));
+		free(err);
+		return rc;
+	}
+	rc = store_writer_start(d->store);
+	if (rc < 0)
+		daemon_log(LOG_ERR, "cannot start the database writer: %s", strerror(-rc));
+	return rc;
+}
+
+static void finish_store(struct daemon *d)
+{
+	struct store_stats st;
+
+	if (d->store == NULL)
+		return;
+	store_flush(d->store, 10000);
+	store_get_stats(d->store, &st);
+	store_close(d->store);
+	d->store = NULL;
+	daemon_log(LOG_INFO, "stopped after %" PRIu64 " runs (%" PRIu64 " skipped); %" PRIu64
+		   " results written, %" PRIu64 " lost",
+		   d->sched.runs, d->sched.skipped, st.written, st.dropped + st.pending);
+}
+
+int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int rc, status = 1;
+
+	if (d == NULL)
+		return 1;
+	d->cfg = cfg;
+	d->grace_ms = opts && opts->grace_ms > 0 ? opts->grace_ms : DEFAULT_GRACE_MS;
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&d->loop) < 0) {
+		free(d);
+		return 1;
+	}
+	if (open_store(d) < 0)
+		goto out;
+	rc = probe_engine_new(&d->loop, &d->engine);
+	if (rc < 0) {
+		daemon_log(LOG_ERR, "cannot start the probe engine: %s", uv_strerror(rc));
+		goto out;
+	}
+	d->sched = (struct daemon__sched){ .loop = &d->loop, .engine = d->engine, .store = d->store,
+					   .idle_cb = on_idle };
+	if ((rc = init_handles(d)) < 0) {
+		/* Nothing much can be closed cleanly here; the process is about to exit. */
+		daemon_log(LOG_ERR, "cannot start: %s", uv_strerror(rc));
+		goto out;
+	}
+	if ((rc = daemon__sched_start(&d->sched, cfg->probes, cfg->nprobes)) < 0) {
+		daemon_log(LOG_ERR, "cannot start: %s", uv_strerror(rc));
+		begin_stop(d, SIGTERM);
+	} else {
+		status = 0;
+		if (cfg->nprobes == 0)
+			daemon_log(LOG_WARNING, "no probes in %s: nothing to run", cfg->probes_dir);
+		daemon_log(LOG_INFO, "canary %s running %zu probe%s; results in %s", CANARY_VERSION, cfg->nprobes,
+			   cfg->nprobes == 1 ? "" : "s", cfg->db_path);
+	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+out:
+	if (d->engine != NULL) {
+		/* Start-up failed before the scheduler: close the engine alone. */
+		probe_engine_close(d->engine, on_engine_closed, d);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+	}
+	finish_store(d);
+	if (uv_loop_close(&d->loop) != 0)
+		daemon_log(LOG_WARNING, "the loop still had handles at exit");
+	free(d);
+	return status;
+}

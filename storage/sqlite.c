@@ -1,0 +1,490 @@
+/* sqlite.c - the SQLite storage backend: connection set-up, batched writes of runs, and the status reader. */
+#include "storage/sqlite_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DAY_MS (24 * 60 * 60 * 1000LL)
+
+/* A connection: the base struct first, then what only SQLite needs. */
+struct sqlite_conn {
+	struct store__conn super;
+	sqlite3 *db;
+	char *path;                     /* owned, for messages */
+	bool readonly;
+	sqlite3_stmt *st[STORE__SQ_MAX];
+	struct store__names probes;     /* probes.name -> probes.id */
+	struct store__names steps;      /* step_names.name -> step_names.id */
+};
+
+const char *const store__sqlite_sql[STORE__SQ_MAX] = {
+	/* IMMEDIATE takes the write lock up front, waiting busy_timeout for it: a
+	 * deferred transaction that read first could get SQLITE_BUSY_SNAPSHOT in
+	 * WAL mode, which no wait cures. */
+	[STORE__SQ_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[STORE__SQ_BEGIN_READ] = "BEGIN",
+	[STORE__SQ_COMMIT] = "COMMIT",
+	[STORE__SQ_ROLLBACK] = "ROLLBACK",
+	[STORE__SQ_PROBE_GET] = "SELECT id FROM probes WHERE name = ?1",
+	[STORE__SQ_PROBE_ADD] = "INSERT INTO probes (name) VALUES (?1)",
+	[STORE__SQ_NAME_GET] = "SELECT id FROM step_names WHERE name = ?1",
+	[STORE__SQ_NAME_ADD] = "INSERT INTO step_names (name) VALUES (?1)",
+	[STORE__SQ_RUN_ADD] =
+		"INSERT INTO runs (probe_id, started_ms, duration_us, lag_us, result, class,"
+		" failed_step, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[STORE__SQ_STEP_ADD] =
+		"INSERT INTO steps (run_id, idx, name_id, status, dns_us, connect_us, tls_us,"
+		" ttfb_us, total_us, bytes, class, error)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* Both readers walk runs_by_probe: the last one backwards from the end of
+	 * the probe's range (id breaks ties on the rowid the index carries), the
+	 * count over the 24 h range only. */
+	[STORE__SQ_LAST_RUN] =
+		"SELECT started_ms, duration_us, result, class, error FROM runs"
+		" WHERE probe_id = ?1 AND result < 2 ORDER BY started_ms DESC, id DESC LIMIT 1",
+	[STORE__SQ_COUNT_RUNS] =
+		"SELECT count(*), coalesce(sum(result = 0), 0) FROM runs"
+		" WHERE probe_id = ?1 AND started_ms BETWEEN ?2 AND ?3 AND result < 2",
+};
+
+int store__sqlite_errno(sqlite3 *db, int rc)
+{
+	int sys = db ? sqlite3_system_errno(db) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY: case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return sys > 0 ? -sys : -EACCES;
+	case SQLITE_PERM: case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_INTERRUPT:
+		return -EINTR;
+	case SQLITE_PROTOCOL:
+		return -EPROTO;
+	case SQLITE_ERROR: case SQLITE_CONSTRAINT: case SQLITE_MISMATCH: case SQLITE_RANGE:
+	case SQLITE_MISUSE:
+		return -EINVAL;
+	default:   /* SQLITE_IOERR and anything newer */
+		return -EIO;
+	}
+}
+
+/* Keeps sqlite's message for rc (the first failure wins) and returns its errno value. */
+static int sq_fail(struct sqlite_conn *c, int rc, char **err)
+{
+	if (*err == NULL)
+		*err = store__strdupf("%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	return store__sqlite_errno(c->db, rc);
+}
+
+/* Steps st to its end and resets it. Returns a sqlite rc (SQLITE_DONE is OK). */
+static int sq_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Binders that do nothing once one failed, so a row is bound with one check. */
+static void bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_int64(st, i, v);
+}
+
+/* Binds v, or NULL when v is NULL. v must outlive the step (SQLITE_STATIC). */
+static void bind_text(sqlite3_stmt *st, int i, const char *v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/*
+ * Looks name up in the cache, then in the table (get), and when add is not
+ * STORE__SQ_MAX inserts it. Stores the id in *id, 0 when unknown and not added.
+ * Ids inserted here are tentative until the transaction ends.
+ */
+static int sq_intern(struct sqlite_conn *c, struct store__names *names, enum store__sq get,
+		     enum store__sq add, const char *name, int64_t *id, char **err)
+{
+	sqlite3_stmt *st = c->st[get];
+	bool fresh = false;
+	int rc = 0, src = SQLITE_OK;
+
+	if ((*id = store__names_get(names, name)) > 0)
+		goto out;
+	bind_text(st, 1, name, &src);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		src = SQLITE_OK;
+	} else if (src == SQLITE_DONE) {
+		src = SQLITE_OK;
+	}
+	sqlite3_reset(st);
+	if (src == SQLITE_OK && *id == 0 && add != STORE__SQ_MAX) {
+		st = c->st[add];
+		bind_text(st, 1, name, &src);
+		if (src == SQLITE_OK && (src = sq_run(st)) == SQLITE_OK) {
+			*id = sqlite3_last_insert_rowid(c->db);
+			fresh = true;
+		}
+	}
+	if (src != SQLITE_OK) {
+		rc = sq_fail(c, src, err);
+		goto out;
+	}
+	if (*id > 0 && store__names_put(names, name, *id, fresh) < 0) {
+		rc = -ENOMEM;
+		*err = store__strdupf("out of memory");
+	}
+out:
+	return rc;
+}
+
+/* 0 passed, 1 failed, 2 not run: the runs.result column. */
+static int result_code(enum probe_class cls)
+{
+	if (cls == PROBE_OK)
+		return 0;
+	return cls == PROBE_SKIPPED || cls == PROBE_ABORTED ? 2 : 1;
+}
+
+static int sq_insert_step(struct sqlite_conn *c, int64_t run_id, size_t idx,
+			  const struct probe_step_result *s, char **err)
+{
+	sqlite3_stmt *st = c->st[STORE__SQ_STEP_ADD];
+	int64_t name_id = 0;
+	int rc = 0, src = SQLITE_OK;
+
+	rc = sq_intern(c, &c->steps, STORE__SQ_NAME_GET, STORE__SQ_NAME_ADD,
+		       s->name ? s->name : "", &name_id, err);
+	if (rc < 0)
+		goto out;
+	bind_int(st, 1, run_id, &src);
+	bind_int(st, 2, (int64_t)idx, &src);
+	bind_int(st, 3, name_id, &src);
+	bind_int(st, 4, s->status, &src);
+	bind_int(st, 5, s->dns_us, &src);
+	bind_int(st, 6, s->connect_us, &src);
+	bind_int(st, 7, s->tls_us, &src);
+	bind_int(st, 8, s->ttfb_us, &src);
+	bind_int(st, 9, s->total_us, &src);
+	bind_int(st, 10, s->bytes, &src);
+	bind_text(st, 11, s->cls == PROBE_OK ? NULL : probe_class_name(s->cls), &src);
+	bind_text(st, 12, s->error, &src);
+	if (src == SQLITE_OK)
+		src = sq_run(st);
+	if (src != SQLITE_OK)
+		rc = sq_fail(c, src, err);
+out:
+	return rc;
+}
+
+/*
+ * Inserts one run and the steps that ran. Only the summary fields and the
+ * already scrubbed error strings are stored: never the trace (method, url,
+ * checks, extracted values), which may hold what a probe fetched.
+ */
+static int sq_insert_run(struct sqlite_conn *c, const struct probe_result *r, char **err)
+{
+	sqlite3_stmt *st = c->st[STORE__SQ_RUN_ADD];
+	int64_t probe_id = 0, run_id = 0;
+	int result = result_code(r->cls), rc = 0, src = SQLITE_OK;
+	size_t nsteps = r->nsteps < r->cap ? r->nsteps : r->cap;
+
+	rc = sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_PROBE_ADD,
+		       r->probe ? r->probe : "", &probe_id, err);
+	if (rc < 0)
+		goto out;
+	bind_int(st, 1, probe_id, &src);
+	bind_int(st, 2, r->started_ms, &src);
+	bind_int(st, 3, r->duration_us, &src);
+	bind_int(st, 4, r->lag_us, &src);
+	bind_int(st, 5, result, &src);
+	bind_text(st, 6, result == 0 ? NULL : probe_class_name(r->cls), &src);
+	if (src == SQLITE_OK)
+		src = r->failed_step >= 0 ? sqlite3_bind_int(st, 7, r->failed_step)
+					  : sqlite3_bind_null(st, 7);
+	bind_text(st, 8, r->error, &src);
+	if (src == SQLITE_OK)
+		src = sq_run(st);
+	if (src != SQLITE_OK) {
+		rc = sq_fail(c, src, err);
+		goto out;
+	}
+	run_id = sqlite3_last_insert_rowid(c->db);
+	for (size_t i = 0; i < nsteps; i++)
+		if ((rc = sq_insert_step(c, run_id, i, &r->steps[i], err)) < 0)
+			goto out;
+out:
+	return rc;
+}
+
+/*
+ * Writes the batch in one IMMEDIATE transaction: all or, after a ROLLBACK,
+ * nothing, with the name cache rolled back too. The message in *err is
+ * sqlite's own ("database is locked", "disk I/O error").
+ */
+static int sq_write_batch(struct store__conn *conn, struct probe_result *const *rs, size_t n,
+			  char **err)
+{
+	struct sqlite_conn *c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	int rc = 0, src = SQLITE_OK;
+
+	if ((src = sq_run(c->st[STORE__SQ_BEGIN_WRITE])) != SQLITE_OK) {
+		rc = sq_fail(c, src, err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = sq_insert_run(c, rs[i], err)) < 0)
+			goto out;
+	if ((src = sq_run(c->st[STORE__SQ_COMMIT])) != SQLITE_OK)
+		rc = sq_fail(c, src, err);
+out:
+	if (rc < 0) {
+		/* A failed COMMIT (or an I/O error mid-way) may leave the
+		 * transaction open; some errors roll it back themselves. */
+		if (!sqlite3_get_autocommit(c->db))
+			sq_run(c->st[STORE__SQ_ROLLBACK]);
+		store__names_rollback(&c->probes);
+		store__names_rollback(&c->steps);
+	} else {
+		store__names_commit(&c->probes);
+		store__names_commit(&c->steps);
+	}
+	return rc;
+}
+
+/* Copies column i (text or NULL) into *out. Returns 0 or -ENOMEM. */
+static int column_dup(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	*out = strdup((const char *)v);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Reads the last run that ran into out. Returns 0 or a negative error. */
+static int sq_last_run(struct sqlite_conn *c, int64_t probe_id, struct store_status *out,
+		       char **err)
+{
+	sqlite3_stmt *st = c->st[STORE__SQ_LAST_RUN];
+	int rc = 0, src = SQLITE_OK;
+
+	bind_int(st, 1, probe_id, &src);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		src = SQLITE_OK;
+		out->has_run = true;
+		out->last_run_ms = sqlite3_column_int64(st, 0);
+		out->latency_us = sqlite3_column_int64(st, 1);
+		out->last_ok = sqlite3_column_int(st, 2) == 0;
+		if (!out->last_ok && (column_dup(st, 3, &out->error_class) < 0 ||
+				      column_dup(st, 4, &out->error) < 0)) {
+			rc = -ENOMEM;
+			*err = store__strdupf("out of memory");
+		}
+	} else if (src == SQLITE_DONE) {
+		src = SQLITE_OK;
+	}
+	if (src != SQLITE_OK)
+		rc = sq_fail(c, src, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Counts the runs (and passes) in [now_ms - 24 h, now_ms]. Returns 0 or a negative error. */
+static int sq_count_runs(struct sqlite_conn *c, int64_t probe_id, int64_t now_ms,
+			 struct store_status *out, char **err)
+{
+	sqlite3_stmt *st = c->st[STORE__SQ_COUNT_RUNS];
+	int rc = 0, src = SQLITE_OK;
+
+	bind_int(st, 1, probe_id, &src);
+	bind_int(st, 2, now_ms - DAY_MS, &src);
+	bind_int(st, 3, now_ms, &src);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		src = SQLITE_OK;
+		out->runs_24h = sqlite3_column_int64(st, 0);
+		out->ok_24h = sqlite3_column_int64(st, 1);
+	}
+	if (src != SQLITE_OK)
+		rc = sq_fail(c, src, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Reads in one read transaction, so the last run and the counts agree. */
+static int sq_probe_status(struct store__conn *conn, const char *probe, int64_t now_ms,
+			   struct store_status *out, char **err)
+{
+	struct sqlite_conn *c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	int64_t probe_id = 0;
+	int rc = 0, src = SQLITE_OK;
+
+	if ((src = sq_run(c->st[STORE__SQ_BEGIN_READ])) != SQLITE_OK) {
+		rc = sq_fail(c, src, err);
+		goto out;
+	}
+	/* Looked up, never added: readers do not write. */
+	rc = sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_MAX, probe, &probe_id, err);
+	if (rc < 0 || probe_id == 0)
+		goto out;
+	if ((rc = sq_last_run(c, probe_id, out, err)) < 0)
+		goto out;
+	rc = sq_count_runs(c, probe_id, now_ms, out, err);
+out:
+	if (!sqlite3_get_autocommit(c->db))
+		sq_run(c->st[STORE__SQ_COMMIT]);
+	return rc;
+}
+
+static void sq_close(struct store__conn *conn)
+{
+	struct sqlite_conn *c = NULL;
+
+	if (conn == NULL)
+		return;
+	c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	for (int i = 0; i < STORE__SQ_MAX; i++)
+		sqlite3_finalize(c->st[i]);
+	/* The last connection to close checkpoints and removes the WAL. */
+	sqlite3_close_v2(c->db);
+	store__names_clear(&c->probes);
+	store__names_clear(&c->steps);
+	free(c->path);
+	free(c);
+}
+
+/*
+ * Sets up a writable connection: WAL (which must take), NORMAL sync (a crash
+ * may lose the last batches, never corrupt), foreign keys, and a bound on the
+ * WAL file once checkpointed. The WAL and its -shm index are kept when the
+ * daemon closes (PERSIST_WAL): without them a reader that cannot write the
+ * directory (the CLI as another user) cannot open a WAL database at all.
+ * Returns 0, or a negative error and a new message in *err.
+ */
+static int sq_pragmas(struct sqlite_conn *c, char **err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, one = 1, src = SQLITE_OK;
+
+	sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+
+		src = SQLITE_OK;
+		if (mode == NULL || strcmp(mode, "wal") != 0) {
+			rc = -ENOTSUP;
+			*err = store__strdupf("%s: cannot use write-ahead logging (journal mode %s)",
+					      c->path, mode ? mode : "unknown");
+			goto out;
+		}
+	}
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+				   " PRAGMA journal_size_limit = 4194304", NULL, NULL, NULL);
+	if (src != SQLITE_OK && src != SQLITE_DONE) {
+		rc = store__sqlite_errno(c->db, src);
+		*err = store__strdupf("%s: %s", c->path, sqlite3_errmsg(c->db));
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Opens path: read-write (creating, switching to WAL, migrating) or, with
+ * STORE_READONLY, read-only (never creating: a missing file is -ENOENT).
+ * Access is serialised by the store, so the connection needs no mutex of
+ * its own (SQLITE_OPEN_NOMUTEX).
+ */
+static int sq_open(const char *path, unsigned flags, struct store__conn **out, char **err)
+{
+	struct sqlite_conn *c = NULL;
+	struct stat sb;
+	int rc = 0, src = SQLITE_OK, oflags = SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->path = strdup(path)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	c->super.be = &store__sqlite_backend;
+	c->readonly = flags & STORE_READONLY;
+	if (c->readonly && stat(path, &sb) < 0) {
+		rc = -errno;
+		*err = store__strdupf(rc == -ENOENT ? "%s: %s (the daemon creates it when it starts)"
+					: "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	oflags |= c->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if ((src = sqlite3_open_v2(path, &c->db, oflags, NULL)) != SQLITE_OK) {
+		rc = store__sqlite_errno(c->db, src);
+		*err = store__strdupf("%s: cannot open: %s", path,
+				      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+		goto out;
+	}
+	sqlite3_busy_timeout(c->db, STORE__SQLITE_BUSY_MS);
+	/* Checked before the pragmas: a newer or foreign file is left untouched. */
+	if ((rc = store__sqlite_check_version(c->db, path, c->readonly, err)) < 0) {
+		if (rc == -EROFS && c->readonly) {
+			/* SQLite must create the -shm index to read a WAL database. */
+			free(*err);
+			*err = store__strdupf("%s: cannot read it without its -shm file, which this "
+					      "user cannot create; run as the daemon's user, or start "
+					      "the daemon once", path);
+		}
+		goto out;
+	}
+	if (!c->readonly && ((rc = sq_pragmas(c, err)) < 0 ||
+			     (rc = store__sqlite_migrate(c->db, path, err)) < 0))
+		goto out;
+	for (int i = 0; i < STORE__SQ_MAX; i++) {
+		src = sqlite3_prepare_v3(c->db, store__sqlite_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					 &c->st[i], NULL);
+		if (src != SQLITE_OK) {
+			rc = store__sqlite_errno(c->db, src);
+			*err = store__strdupf("%s: cannot prepare a statement: %s", path,
+					      sqlite3_errmsg(c->db));
+			goto out;
+		}
+	}
+	*out = &c->super;
+	c = NULL;
+out:
+	if (rc == -ENOMEM && *err == NULL)
+		*err = store__strdupf("%s: out of memory", path);
+	sq_close(c ? &c->super : NULL);
+	return rc;
+}
+
+const struct store__backend store__sqlite_backend = {
+	.version = STORE__BACKEND_VERSION,
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.write_batch = sq_write_batch,
+	.probe_status = sq_probe_status,
+};
