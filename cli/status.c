@@ -92,8 +92,10 @@ static int read_rows(const struct cfg *cfg, struct row *rows)
 	char *err = NULL;
 	int rc = store_open(&so, &s, &err);
 
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		free(err);
 		return 0;
+	}
 	if (rc < 0) {
 		cli_fail(0, "status: cannot open %s: %s", cfg->db_path, err ? err : strerror(-rc));
 		free(err);

@@ -172,7 +172,8 @@ int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diag
 	cfg__diags_sort_from(diags, first);
 	if (c->probes_dir)
 		load_probes(&f, c);
-	qsort(c->probes, c->nprobes, sizeof(*c->probes), by_name);
+	if (c->nprobes > 1)
+		qsort(c->probes, c->nprobes, sizeof(*c->probes), by_name);
 out:
 	if (rc == 0 && f.errors > 0)
 		rc = -EINVAL;

@@ -27,14 +27,15 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void submit(struct daemon__sched *s, struct probe_result *res)
+/* Hands res (stolen) to storage; name is borrowed from the definition, as res may be gone. */
+static void submit(struct daemon__sched *s, struct probe_result *res, const char *name)
 {
 	if (s->store == NULL) {
 		probe_result_free(res);
 		return;
 	}
 	if (store_submit(s->store, res) == -ENOBUFS)
-		daemon_log(LOG_WARNING, "storage is behind: a result of probe %s was dropped", res->probe);
+		daemon_log(LOG_WARNING, "storage is behind: a result of probe %s was dropped", name);
 }
 
 static void log_result(struct daemon__entry *en, const struct probe_result *res)
@@ -71,7 +72,7 @@ static void on_run_done(struct probe_result *res, void *arg)
 	res->lag_us = en->run_lag_us;
 	s->runs++;
 	log_result(en, res);
-	submit(s, res);
+	submit(s, res, en->def->name);
 	if (s->stopping && probe_engine_active(s->engine) == 0 && s->idle_cb)
 		s->idle_cb(s);
 }
@@ -83,7 +84,7 @@ static void record_skip(struct daemon__entry *en, const char *why)
 	en->sched->skipped++;
 	daemon_log(LOG_INFO, "probe %s: run skipped: %s", en->def->name, why);
 	if (res)
-		submit(en->sched, res);
+		submit(en->sched, res, en->def->name);
 }
 
 static void on_due(uv_timer_t *t);

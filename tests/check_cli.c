@@ -1,7 +1,401 @@
-/* check_cli.c - placeholder suite, replaced as the module lands. */
+/* check_cli.c - the real canary binary: check, config check, run until SIGTERM, status, and secrets. */
 #include "tests/tests.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Long enough to be unmistakable when grepped for in outputs and files. */
+#define PASSWORD "Sup3r-s3cret-pa55word"
+
+static pid_t api_pid;
+static int port;
+static char *dir;
+static char cfgpath[4096];
+static char *pw_env[] = { "CANARY_TEST_PW=" PASSWORD, NULL };
+
+static void start_api(void)
+{
+	api_pid = t_fakeapi_start_pw(&port, PASSWORD);
+}
+
+static void stop_api(void)
+{
+	t_fakeapi_stop(api_pid);
+}
+
+/* A config with two probes: the login flow, and one whose failure echoes the password back. */
+static void setup(void)
+{
+	char sub[4096];
+
+	dir = t_tmpdir();
+	ck_assert_int_eq(t_http_post(port, "/_control/mode", "all=ok"), 200);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/canary.json", dir);
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"probes.d\",\n"
+				     "  \"defaults\": { \"every\": \"300ms\", \"timeout\": \"2s\" } }\n");
+	snprintf(sub, sizeof(sub), "%s/probes.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "probes.d/vitals.json",
+		 "{ \"vars\": { \"base\": \"http://127.0.0.1:%d\", \"pw\": \"${env:CANARY_TEST_PW}\" },\n"
+		 "  \"steps\": [\n"
+		 "    { \"name\": \"login\", \"method\": \"POST\", \"url\": \"{{base}}/v1/login\",\n"
+		 "      \"json\": { \"username\": \"u\", \"password\": \"{{pw}}\" },\n"
+		 "      \"expect\": [\"status == 200\"], \"extract\": { \"token\": \"json.token\" } },\n"
+		 "    { \"name\": \"submit\", \"method\": \"POST\", \"url\": \"{{base}}/v1/measurements?t={{token}}\",\n"
+		 "      \"headers\": { \"Authorization\": \"Bearer {{token}}\" },\n"
+		 "      \"json\": { \"type\": \"heart_rate\", \"value\": 72 },\n"
+		 "      \"expect\": [\"status in [200, 201]\", \"json.id exists\"] } ] }\n",
+		 port);
+	t_writef(dir, "probes.d/leaky.json",
+		 "{ \"method\": \"POST\", \"url\": \"http://127.0.0.1:%d/echo\",\n"
+		 "  \"headers\": { \"X-Key\": \"${env:CANARY_TEST_PW}\" },\n"
+		 "  \"expect\": [\"json.headers.x-key == nope\"] }\n",
+		 port);
+}
+
+static void teardown(void)
+{
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* Runs canary with args (NULL-terminated); returns the status, outputs in *out, *err. */
+static int canary(char **out, char **err, char *const env[], ...)
+{
+	char *argv[32] = { (char *)t_canary_bin() };
+	va_list ap;
+	int n = 1;
+
+	va_start(ap, env);
+	for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return t_run(argv, env, out, err, 20000);
+}
+
+START_TEST(check_prints_every_step_and_exits_0)
+{
+	char *out, *err, url[128];
+	int st = canary(&out, &err, pw_env, "check", "-c", cfgpath, "vitals", NULL);
+
+	ck_assert_msg(st == 0, "status %d\n%s%s", st, out, err);
+	snprintf(url, sizeof(url), "[1/2] login: POST http://127.0.0.1:%d/v1/login\n", port);
+	ck_assert_ptr_nonnull(strstr(out, url));
+	/* The token is a secret: redacted in the URL and in what was extracted. */
+	snprintf(url, sizeof(url), "[2/2] submit: POST http://127.0.0.1:%d/v1/measurements?t=[redacted]\n", port);
+	ck_assert_ptr_nonnull(strstr(out, url));
+	ck_assert_ptr_nonnull(strstr(out, "      PASS status == 200\n"));
+	ck_assert_ptr_nonnull(strstr(out, "      PASS json.id exists\n"));
+	ck_assert_ptr_nonnull(strstr(out, "      extracted token = [redacted]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "(dns "));
+	ck_assert_ptr_nonnull(strstr(out, ", ttfb "));
+	ck_assert_ptr_nonnull(strstr(out, "OK vitals: 2 steps passed"));
+	ck_assert_ptr_null(strstr(out, "tok-"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(check_reveal_shows_extracted_values)
+{
+	char *out, *err;
+	int st = canary(&out, &err, pw_env, "check", "--reveal", "-c", cfgpath, "vitals", NULL);
+
+	ck_assert_int_eq(st, 0);
+	ck_assert_ptr_nonnull(strstr(out, "extracted token = tok-"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(check_failure_exits_2_and_names_the_step)
+{
+	char *out, *err;
+	char *env[] = { "CANARY_TEST_PW=wrong-password", NULL };
+	int st = canary(&out, &err, env, "check", "-c", cfgpath, "vitals", NULL);
+
+	ck_assert_int_eq(st, 2);
+	ck_assert_ptr_nonnull(strstr(out, "      FAIL status == 200: got 401\n"));
+	ck_assert_ptr_nonnull(strstr(out, "FAIL vitals (assertion): step \"login\": expected status == 200, got 401"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(check_invalid_probe_exits_3_with_position)
+{
+	char *out, *err, want[4200];
+	char path[4096];
+
+	t_writef(dir, "bad.json", "{ \"url\": \"http://127.0.0.1:1/\",\n  \"expect\": [\"status === 200\"] }\n");
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	int st = canary(&out, &err, NULL, "check", path, NULL);
+	ck_assert_int_eq(st, 3);
+	snprintf(want, sizeof(want), "%s:2:22: unknown operator \"===\"", path);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	free(out);
+	free(err);
+	st = canary(&out, &err, pw_env, "check", "-c", cfgpath, "no-such-probe", NULL);
+	ck_assert_int_eq(st, 3);
+	ck_assert_ptr_nonnull(strstr(err, "no probe named \"no-such-probe\""));
+	free(out);
+	free(err);
+	st = canary(&out, &err, NULL, "check", NULL);
+	ck_assert_int_eq(st, 3);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(check_json_output)
+{
+	char *out, *err;
+	json_error_t jerr;
+	int st = canary(&out, &err, pw_env, "check", "--json", "-c", cfgpath, "vitals", NULL);
+
+	ck_assert_int_eq(st, 0);
+	json_t *o = json_loads(out, 0, &jerr);
+	ck_assert_msg(o != NULL, "%s: %s", jerr.text, out);
+	ck_assert(json_is_true(json_object_get(o, "ok")));
+	json_t *steps = json_object_get(o, "steps");
+	ck_assert_int_eq(json_array_size(steps), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(steps, 1), "status")), 201);
+	ck_assert(json_is_number(json_object_get(json_array_get(steps, 0), "connect_ms")));
+	json_decref(o);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(config_check_valid_and_invalid)
+{
+	char *out, *err, want[4200];
+	int st = canary(&out, &err, pw_env, "config", "check", "-c", cfgpath, NULL);
+
+	ck_assert_msg(st == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "ok, 2 probes"));
+	free(out);
+	free(err);
+	t_writef(dir, "probes.d/typo.json", "{ \"url\": \"http://127.0.0.1:1/\",\n  \"expcet\": [] }\n");
+	st = canary(&out, &err, pw_env, "config", "check", "-c", cfgpath, NULL);
+	ck_assert_int_eq(st, 1);
+	snprintf(want, sizeof(want), "%s/probes.d/typo.json:2:3: unknown key \"expcet\" (did you mean \"expect\"?)",
+		 dir);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+static int64_t db_count(const char *sql)
+{
+	char path[4096];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(path, sizeof(path), "%s/state/canary.db", dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Runs the daemon until the flow has passed n times, then stops it with SIGTERM. Returns its stderr. */
+static char *run_daemon(int n)
+{
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, "-v", NULL };
+	char *log = NULL;
+	int efd;
+	pid_t pid = t_spawn(argv, pw_env, NULL, &efd);
+
+	bool seen = t_read_until(efd, "probe vitals ok in", n, 10000, &log);
+	kill(pid, SIGTERM);
+	int st = t_wait(pid, 7000);
+	if (st < 0)
+		t_kill(pid);
+	t_read_until(efd, "\n\n", 1, 1000, &log); /* the rest, up to EOF */
+	close(efd);
+	ck_assert_msg(seen, "the flow did not pass %d times:\n%s", n, log);
+	ck_assert_msg(st == 0, "exit status %d:\n%s", st, log);
+	return log;
+}
+
+START_TEST(run_records_every_run_and_stops_cleanly)
+{
+	char *log = run_daemon(4);
+
+	ck_assert_ptr_nonnull(strstr(log, "stopping"));
+	ck_assert_ptr_nonnull(strstr(log, "stopped after"));
+	ck_assert_ptr_null(strstr(log, "lost"));
+	/* Every run the daemon logged is in the database, once. */
+	int logged_ok = count(log, "probe vitals ok in");
+	ck_assert_int_ge(logged_ok, 4);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs JOIN probes p ON p.id = probe_id "
+				  "WHERE p.name = 'vitals' AND result = 0"),
+			 logged_ok);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM steps s JOIN runs r ON r.id = s.run_id "
+				  "JOIN probes p ON p.id = r.probe_id WHERE p.name = 'vitals' AND r.result = 0"),
+			 2 * logged_ok);
+	ck_assert_int_ge(db_count("SELECT count(*) FROM runs JOIN probes p ON p.id = probe_id "
+				  "WHERE p.name = 'leaky' AND result = 1 AND class = 'assertion'"),
+			 1);
+	free(log);
+
+	/* status reads the database the daemon left, without its secrets in the environment. */
+	char *out, *err;
+	json_error_t jerr;
+	int st = canary(&out, &err, NULL, "status", "-c", cfgpath, "--json", NULL);
+	ck_assert_msg(st == 0, "%s", err);
+	json_t *arr = json_loads(out, 0, &jerr);
+	ck_assert_msg(arr != NULL, "%s", out);
+	ck_assert_int_eq(json_array_size(arr), 2);
+	json_t *leaky = json_array_get(arr, 0), *vitals = json_array_get(arr, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(vitals, "name")), "vitals");
+	ck_assert_str_eq(json_string_value(json_object_get(vitals, "state")), "up");
+	ck_assert(json_real_value(json_object_get(vitals, "uptime_24h")) == 1.0);
+	ck_assert(json_is_null(json_object_get(vitals, "error")));
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(vitals, "last_run"))), 20);
+	ck_assert_str_eq(json_string_value(json_object_get(leaky, "state")), "down");
+	ck_assert(json_real_value(json_object_get(leaky, "uptime_24h")) == 0.0);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(leaky, "error")), "[redacted]"));
+	json_decref(arr);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(secrets_never_reach_output_logs_or_database)
+{
+	char *log = run_daemon(2), *out, *err;
+
+	ck_assert_ptr_null(strstr(log, PASSWORD));
+	ck_assert_ptr_nonnull(strstr(log, "[redacted]")); /* the echoed secret was in a message */
+	free(log);
+	canary(&out, &err, pw_env, "check", "-c", cfgpath, "leaky", NULL);
+	ck_assert_ptr_nonnull(strstr(out, "FAIL json.headers.x-key == nope: got \"[redacted]\""));
+	ck_assert_ptr_null(strstr(out, PASSWORD));
+	ck_assert_ptr_null(strstr(err, PASSWORD));
+	free(out);
+	free(err);
+	canary(&out, &err, pw_env, "check", "--json", "-c", cfgpath, "leaky", NULL);
+	ck_assert_ptr_null(strstr(out, PASSWORD));
+	free(out);
+	free(err);
+	/* Every byte of the database and its journal, not just the columns we know of. */
+	const char *files[] = { "state/canary.db", "state/canary.db-wal", "state/canary.db-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char path[4096];
+		size_t len = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		char *data = t_slurp(path, &len);
+		if (data == NULL)
+			continue;
+		ck_assert_msg(memmem(data, len, PASSWORD, strlen(PASSWORD)) == NULL, "the password is in %s", files[i]);
+		ck_assert_msg(memmem(data, len, "tok-", 4) == NULL, "a token is in %s", files[i]);
+		free(data);
+	}
+}
+END_TEST
+
+START_TEST(run_refuses_an_invalid_config)
+{
+	char *out, *err, want[4200], db[4200];
+
+	t_writef(dir, "probes.d/typo.json", "{ \"url\": \"http://127.0.0.1:1/\", \"every\": \"often\" }\n");
+	int st = canary(&out, &err, pw_env, "run", "-c", cfgpath, NULL);
+	ck_assert_int_eq(st, 1);
+	snprintf(want, sizeof(want), "%s/probes.d/typo.json:1:33: \"every\": expected a duration", dir);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, "refusing to start"));
+	snprintf(db, sizeof(db), "%s/state/canary.db", dir);
+	ck_assert_int_ne(access(db, F_OK), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(status_before_any_run)
+{
+	char *out, *err, db[4200];
+	int st = canary(&out, &err, NULL, "status", "-c", cfgpath, NULL);
+
+	ck_assert_msg(st == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "PROBE"));
+	ck_assert_int_eq(count(out, "unknown"), 2);
+	snprintf(db, sizeof(db), "%s/state/canary.db", dir);
+	ck_assert_int_ne(access(db, F_OK), 0); /* reading never creates the database */
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(help_and_unknown_commands)
+{
+	char *out, *err;
+
+	ck_assert_int_eq(canary(&out, &err, NULL, "--help", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: canary COMMAND"));
+	free(out);
+	free(err);
+	const char *cmds[] = { "check", "run", "status" };
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(canary(&out, &err, NULL, cmds[i], "--help", NULL), 0);
+		ck_assert_ptr_nonnull(strstr(out, "usage: canary"));
+		free(out);
+		free(err);
+	}
+	ck_assert_int_eq(canary(&out, &err, NULL, "frobnicate", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown command \"frobnicate\""));
+	free(out);
+	free(err);
+}
+END_TEST
 
 Suite *cli_suite(void)
 {
-	return suite_create("cli");
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("commands");
+
+	tcase_add_unchecked_fixture(tc, start_api, stop_api);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, check_prints_every_step_and_exits_0);
+	tcase_add_test(tc, check_reveal_shows_extracted_values);
+	tcase_add_test(tc, check_failure_exits_2_and_names_the_step);
+	tcase_add_test(tc, check_invalid_probe_exits_3_with_position);
+	tcase_add_test(tc, check_json_output);
+	tcase_add_test(tc, config_check_valid_and_invalid);
+	tcase_add_test(tc, run_refuses_an_invalid_config);
+	tcase_add_test(tc, status_before_any_run);
+	tcase_add_test(tc, help_and_unknown_commands);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("daemon");
+	tcase_add_unchecked_fixture(tc, start_api, stop_api);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, run_records_every_run_and_stops_cleanly);
+	tcase_add_test(tc, secrets_never_reach_output_logs_or_database);
+	suite_add_tcase(s, tc);
+	return s;
 }

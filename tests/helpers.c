@@ -231,8 +231,13 @@ const char *t_canary_bin(void)
 
 pid_t t_fakeapi_start(int *port)
 {
+	return t_fakeapi_start_pw(port, "secret");
+}
+
+pid_t t_fakeapi_start_pw(int *port, const char *password)
+{
 	const char *bin = getenv("FAKEAPI_BIN");
-	char *argv[] = { (char *)(bin ? bin : "build/fakeapi"), "--port", "0", "--password", "secret", NULL };
+	char *argv[] = { (char *)(bin ? bin : "build/fakeapi"), "--port", "0", "--password", (char *)password, NULL };
 	char *acc = NULL;
 	int fd;
 	pid_t pid = t_spawn(argv, NULL, &fd, NULL);

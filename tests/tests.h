@@ -43,8 +43,10 @@ bool t_read_until(int fd, const char *needle, int count, int timeout_ms, char **
 
 /* The binaries under test, from $CANARY_BIN and $FAKEAPI_BIN. */
 const char *t_canary_bin(void);
-/* Starts the fixture API on an ephemeral loopback port; returns its pid and sets *port. */
+/* Starts the fixture API on an ephemeral loopback port with login password "secret". */
 pid_t t_fakeapi_start(int *port);
+/* The same, with another login password. */
+pid_t t_fakeapi_start_pw(int *port, const char *password);
 void t_fakeapi_stop(pid_t pid);
 /* POSTs body to http://127.0.0.1:port/path; returns the HTTP status or -1. */
 long t_http_post(int port, const char *path, const char *body);
