@@ -76,7 +76,8 @@ DEMO_PORT ?= 18181
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@echo "demo API on 127.0.0.1:$(DEMO_PORT); canary runs in the foreground (Ctrl-C stops both)"
-	@$(BUILD)/fakeapi --port $(DEMO_PORT) --password demo-password --demo & api=$$!; \
+	@# The API gets a session of its own: Ctrl-C stops canary, which then records its last runs.
+	@setsid $(BUILD)/fakeapi --port $(DEMO_PORT) --password demo-password --demo & api=$$!; \
 	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 	VITALS_PASSWORD=demo-password $(BUILD)/canary run -c examples/demo/canary.json --log-level debug; \
 	status=$$?; kill $$api 2>/dev/null; exit $$status

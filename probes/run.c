@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char redacted[] = "[redacted]";
@@ -179,7 +180,27 @@ static void collect_tls(CURL *easy, struct probe_resp *resp)
 	}
 }
 
-static void transport_error(struct probe_run *run, CURLcode rc, const struct probe_step_result *sr)
+/* Where a transfer that ran out of time was stuck, from libcurl's own clock. */
+static const char *hung_in(CURL *easy)
+{
+	curl_off_t dns = 0, conn = 0, tls = 0, ttfb = 0;
+	const char *scheme = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+	curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &conn);
+	curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+	curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+	curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+	if (dns == 0 && conn == 0)
+		return "while resolving the name";
+	if (conn == 0)
+		return "while connecting";
+	if (tls == 0 && scheme && strcasecmp(scheme, "https") == 0)
+		return "during the TLS handshake";
+	return ttfb == 0 ? "waiting for the response" : "while reading the response";
+}
+
+static void transport_error(struct probe_run *run, CURL *easy, CURLcode rc)
 {
 	enum probe_class cls = probe__curl_class(rc);
 
@@ -190,10 +211,7 @@ static void transport_error(struct probe_run *run, CURLcode rc, const struct pro
 	}
 	if (cls == PROBE_TIMEOUT) {
 		/* A lock looks like a timeout: say which phase it hung in. */
-		const char *where = sr->connect_us == 0 && sr->dns_us == 0 ? "while resolving or connecting"
-				    : sr->ttfb_us == 0			  ? "waiting for the response"
-									  : "while reading the response";
-		set_step_error(run, cls, "timed out after %" PRId64 " ms %s", run->step_timeout_ms, where);
+		set_step_error(run, cls, "timed out after %" PRId64 " ms %s", run->step_timeout_ms, hung_in(easy));
 		return;
 	}
 	set_step_error(run, cls, "%s", run->errbuf[0] ? run->errbuf : curl_easy_strerror(rc));
@@ -294,7 +312,7 @@ void probe__run_transfer_done(struct probe_run *run, CURL *easy, CURLcode rc)
 	if (s->needs & PROBE_NEED_CERTINFO)
 		collect_tls(easy, &resp);
 	if (rc != CURLE_OK) {
-		transport_error(run, rc, sr);
+		transport_error(run, easy, rc);
 		ok = false;
 	} else {
 		resp.status = sr->status;
@@ -307,9 +325,9 @@ void probe__run_transfer_done(struct probe_run *run, CURL *easy, CURLcode rc)
 	}
 	probe_resp_clear(&resp);
 	release_transfer(run);
-	while (ok && ++run->step < run->def->nsteps)
-		if (start_step(run))
-			return;
+	/* A step that fails before its transfer starts ends the run like any failed step. */
+	if (ok && ++run->step < run->def->nsteps && start_step(run))
+		return;
 	finish(run);
 }
 

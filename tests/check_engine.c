@@ -278,6 +278,25 @@ START_TEST(values_are_escaped_where_they_land)
 }
 END_TEST
 
+START_TEST(step_failing_before_its_transfer_ends_the_run)
+{
+	/* Step 2's header takes a value with a line break: it fails to start, and step 3 never runs. */
+	struct probe_result *r = run(probe("{ \"steps\": [\n"
+					   "  { \"name\": \"a\", \"method\": \"POST\", \"url\": \"http://127.0.0.1:PORT/echo\",\n"
+					   "    \"body\": \"line1\\nline2\", \"extract\": { \"v\": \"json.body\" } },\n"
+					   "  { \"name\": \"b\", \"url\": \"http://127.0.0.1:PORT/health\",\n"
+					   "    \"headers\": { \"X-V\": \"{{v}}\" } },\n"
+					   "  { \"name\": \"c\", \"url\": \"http://127.0.0.1:PORT/health\" } ] }\n"),
+				     0);
+
+	ck_assert_int_eq(r->cls, PROBE_TEMPLATE);
+	ck_assert_int_eq(r->failed_step, 1);
+	ck_assert_int_eq(r->nsteps, 2);
+	ck_assert_str_eq(r->error, "step \"b\": header X-V: value holds a line break");
+	probe_result_free(r);
+}
+END_TEST
+
 START_TEST(extract_missing_fails_the_step)
 {
 	struct probe_result *r = run(probe("{ \"url\": \"http://127.0.0.1:PORT/health\",\n"
@@ -378,6 +397,7 @@ Suite *engine_suite(void)
 	tcase_add_test(tc, health_ok_while_login_fails);
 	tcase_add_test(tc, values_are_escaped_where_they_land);
 	tcase_add_test(tc, extract_missing_fails_the_step);
+	tcase_add_test(tc, step_failing_before_its_transfer_ends_the_run);
 	tcase_add_test(tc, headers_and_redirects);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("faults");
