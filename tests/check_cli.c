@@ -318,6 +318,89 @@ START_TEST(secrets_never_reach_output_logs_or_database)
 }
 END_TEST
 
+START_TEST(overlapping_runs_are_skipped_and_recorded)
+{
+	/* Every 300 ms, but each run takes a second: the runs between are skipped, never stacked. */
+	char sub[4096], *log = NULL;
+	int efd;
+
+	snprintf(sub, sizeof(sub), "%s/slow.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "slow.d/slow.json", "{ \"every\": \"300ms\", \"timeout\": \"3s\",\n"
+					  "  \"url\": \"http://127.0.0.1:%d/delay/1000\" }\n", port);
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"slow.d\" }\n");
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, "-v", NULL };
+	pid_t pid = t_spawn(argv, NULL, NULL, &efd);
+	bool seen = t_read_until(efd, "probe slow ok in", 2, 10000, &log);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(t_wait(pid, 7000), 0);
+	t_read_until(efd, "\n\n", 1, 1000, &log);
+	close(efd);
+	ck_assert_msg(seen, "%s", log);
+	int skipped = count(log, "probe slow: run skipped: the previous run was still going");
+	ck_assert_int_ge(skipped, 2);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND class = 'skipped'"), skipped);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 0"), count(log, "probe slow ok in"));
+	/* No run started before the previous one ended (1 ms of rounding aside). */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs a JOIN runs b ON b.id = (SELECT min(id) FROM runs "
+				  "WHERE id > a.id AND result < 2) WHERE a.result < 2 "
+				  "AND b.started_ms < a.started_ms + a.duration_us / 1000 - 1"),
+			 0);
+	free(log);
+}
+END_TEST
+
+/* Starts canary run with stderr on a pipe whose "dev:inode" JOURNAL_STREAM names (or not). */
+static pid_t spawn_with_journal(bool journal, int *efd)
+{
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, "-v", NULL };
+	char env[128];
+	struct stat st;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fstat(p[1], &st), 0);
+	snprintf(env, sizeof(env), "JOURNAL_STREAM=%lu:%lu", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino + (journal ? 0 : 1));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		close(p[1]);
+		putenv(env);
+		putenv(pw_env[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*efd = p[0];
+	return pid;
+}
+
+START_TEST(journal_prefixes_only_when_stderr_is_the_journal)
+{
+	for (int journal = 1; journal >= 0; journal--) {
+		char *log = NULL;
+		int efd;
+		pid_t pid = spawn_with_journal(journal, &efd);
+		bool seen = t_read_until(efd, "probe vitals ok in", 1, 10000, &log);
+		kill(pid, SIGTERM);
+		ck_assert_int_eq(t_wait(pid, 7000), 0);
+		close(efd);
+		ck_assert_msg(seen, "%s", log);
+		if (journal) {
+			ck_assert_msg(strncmp(log, "<6>canary ", 10) == 0, "%s", log);
+			ck_assert_ptr_nonnull(strstr(log, "\n<7>probe vitals ok in"));
+		} else {
+			ck_assert_ptr_null(strstr(log, "<6>"));
+			ck_assert_ptr_nonnull(strstr(log, "Z debug: probe vitals ok in"));
+		}
+		free(log);
+	}
+}
+END_TEST
+
 START_TEST(run_refuses_an_invalid_config)
 {
 	char *out, *err, want[4200], db[4200];
@@ -396,6 +479,8 @@ Suite *cli_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, run_records_every_run_and_stops_cleanly);
 	tcase_add_test(tc, secrets_never_reach_output_logs_or_database);
+	tcase_add_test(tc, overlapping_runs_are_skipped_and_recorded);
+	tcase_add_test(tc, journal_prefixes_only_when_stderr_is_the_journal);
 	suite_add_tcase(s, tc);
 	return s;
 }
