@@ -197,11 +197,43 @@ static int scan_array(struct cfg__pos *p, size_t *i, char *path, size_t plen, in
 	return 0;
 }
 
+/* Consumes one value without indexing it: what lies deeper than MAX_DEPTH is never reported on. */
+static void skip_value(const struct cfg__pos *p, size_t *i)
+{
+	size_t depth = 0;
+
+	while (*i < p->len) {
+		char c = p->text[*i];
+		if (c == '"') {
+			scan_string(p, i, NULL, SIZE_MAX);
+		} else if (c == '[' || c == '{') {
+			depth++;
+			(*i)++;
+		} else if (c == ']' || c == '}') {
+			if (depth == 0)
+				return; /* the end of the container around the value */
+			depth--;
+			(*i)++;
+		} else if (depth == 0 && strchr(", \t\r\n", c)) {
+			return; /* the end of a number or literal */
+		} else {
+			(*i)++;
+		}
+		/* A string, array or object at the top ends the value. */
+		if (depth == 0 && (c == '"' || c == ']' || c == '}'))
+			return;
+	}
+}
+
 static int scan_value(struct cfg__pos *p, size_t *i, char *path, size_t plen, size_t key_off, int depth)
 {
 	skip_ws(p, i);
-	if (*i >= p->len || depth > MAX_DEPTH)
+	if (*i >= p->len)
 		return 0;
+	if (depth > MAX_DEPTH) {
+		skip_value(p, i);
+		return 0;
+	}
 	int rc = add(p, path, key_off, *i);
 	if (rc < 0)
 		return rc;

@@ -140,6 +140,26 @@ START_TEST(missing_env_secret_is_an_error_at_its_position)
 }
 END_TEST
 
+START_TEST(deep_nesting_is_indexed_without_hanging)
+{
+	/* Deeper than the position index goes: it must skip, not spin, and keep later positions right. */
+	char text[2048];
+	int n = snprintf(text, sizeof(text), "{ \"url\": \"http://127.0.0.1:1/\", \"json\": ");
+	for (int i = 0; i < 200; i++)
+		text[n++] = '[';
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "{\"a\": \"]\"}");
+	for (int i = 0; i < 200; i++)
+		text[n++] = ']';
+	snprintf(text + n, sizeof(text) - (size_t)n, ",\n  \"tmeout\": 1 }\n");
+	t_writef(dir, "deep.json", "%s", text);
+	struct probe_def *def;
+	char *out = load_probe("deep.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "deep.json", 2, 3, "unknown key \"tmeout\"");
+	free(out);
+}
+END_TEST
+
 START_TEST(valid_flow_loads)
 {
 	struct probe_def *def;
@@ -283,6 +303,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, steps_errors);
 	tcase_add_test(tc, missing_env_secret_is_an_error_at_its_position);
 	tcase_add_test(tc, valid_flow_loads);
+	tcase_add_test(tc, deep_nesting_is_indexed_without_hanging);
 	tcase_add_test(tc, single_step_probe_is_named_after_its_file);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("main file");
