@@ -95,6 +95,8 @@ static void print_text(const struct probe_def *def, const struct probe_result *r
 	printf("%s (%zu step%s)\n", def->name, def->nsteps, def->nsteps == 1 ? "" : "s");
 	for (size_t i = 0; i < res->nsteps; i++)
 		print_step(res, i);
+	for (size_t i = res->nsteps; i < def->nsteps; i++)
+		printf("[%zu/%zu] %s: not run (an earlier step failed)\n", i + 1, def->nsteps, def->steps[i].name);
 	if (res->cls == PROBE_OK)
 		printf("OK %s: %zu step%s passed in %.1f ms\n", def->name, res->nsteps, res->nsteps == 1 ? "" : "s",
 		       ms(res->duration_us));

@@ -124,6 +124,7 @@ START_TEST(check_failure_exits_2_and_names_the_step)
 
 	ck_assert_int_eq(st, 2);
 	ck_assert_ptr_nonnull(strstr(out, "      FAIL status == 200: got 401\n"));
+	ck_assert_ptr_nonnull(strstr(out, "[2/2] submit: not run (an earlier step failed)\n"));
 	ck_assert_ptr_nonnull(strstr(out, "FAIL vitals (assertion): step \"login\": expected status == 200, got 401"));
 	free(out);
 	free(err);
