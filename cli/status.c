@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage_text[] =
 	"usage: canary status [-c CONFIG] [--json]\n\n"
@@ -88,7 +87,6 @@ static int read_rows(const struct cfg *cfg, struct row *rows)
 {
 	struct store_opts so = { .path = cfg->db_path, .flags = STORE_READONLY };
 	struct store *s = NULL;
-	struct timespec ts;
 	char *err = NULL;
 	int rc = store_open(&so, &s, &err);
 
@@ -101,8 +99,7 @@ static int read_rows(const struct cfg *cfg, struct row *rows)
 		free(err);
 		return rc;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now = probe_now_ms();
 	for (size_t i = 0; i < cfg->nprobes && rc == 0; i++)
 		rc = store_probe_status(s, rows[i].name, now, &rows[i].st);
 	if (rc < 0)

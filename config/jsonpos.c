@@ -111,27 +111,31 @@ static size_t scan_string(const struct cfg__pos *p, size_t *i, char *out, size_t
 	return at;
 }
 
-static int scan_value(struct cfg__pos *p, size_t *i, char *path, size_t plen, size_t key_off, int depth);
+static int scan_value(struct cfg__pos *p, size_t *i, const char *path, size_t key_off, int depth);
 
-/* Appends "/seg" (or "seg" at the root) to path, escaping as JSON pointers do. */
-static size_t push_seg(char *path, size_t plen, const char *seg)
+char *cfg__path_join(const char *path, const char *key)
 {
-	char *o = path + plen;
+	size_t plen = strlen(path);
+	char *out = malloc(plen + 2 * strlen(key) + 2), *o;
 
+	if (out == NULL)
+		return NULL;
+	memcpy(out, path, plen);
+	o = out + plen;
 	if (plen > 0)
 		*o++ = '/';
-	for (const char *s = seg; *s; s++) {
-		if (*s == '~' || *s == '/') {
+	for (const char *k = key; *k; k++) {
+		if (*k == '~' || *k == '/') {
 			*o++ = '~';
-			*o++ = *s == '~' ? '0' : '1';
+			*o++ = *k == '~' ? '0' : '1';
 		} else
-			*o++ = *s;
+			*o++ = *k;
 	}
 	*o = '\0';
-	return (size_t)(o - path);
+	return out;
 }
 
-static int scan_object(struct cfg__pos *p, size_t *i, char *path, size_t plen, int depth)
+static int scan_object(struct cfg__pos *p, size_t *i, const char *path, int depth)
 {
 	(*i)++;
 	for (;;) {
@@ -139,24 +143,19 @@ static int scan_object(struct cfg__pos *p, size_t *i, char *path, size_t plen, i
 		if (*i >= p->len || p->text[*i] == '}')
 			break;
 		size_t key_off = *i, raw = *i;
-		/* A decoded key is never longer than its raw form; escaping at most doubles it. */
-		size_t klen = 0;
+		/* A decoded key is never longer than its raw form. */
 		scan_string(p, &raw, NULL, SIZE_MAX);
-		klen = raw - key_off;
-		char *key = malloc(klen + 1);
-		char *sub = malloc(plen + 2 * klen + 2);
-		if (key == NULL || sub == NULL) {
-			free(key);
-			free(sub);
+		char *key = malloc(raw - key_off + 1);
+		if (key == NULL)
 			return -ENOMEM;
-		}
 		scan_string(p, i, key, SIZE_MAX);
-		memcpy(sub, path, plen + 1);
-		size_t slen = push_seg(sub, plen, key);
+		char *sub = cfg__path_join(path, key);
 		free(key);
+		if (sub == NULL)
+			return -ENOMEM;
 		skip_ws(p, i);
 		(*i)++; /* ':' */
-		int rc = scan_value(p, i, sub, slen, key_off, depth + 1);
+		int rc = scan_value(p, i, sub, key_off, depth + 1);
 		free(sub);
 		if (rc < 0)
 			return rc;
@@ -168,12 +167,8 @@ static int scan_object(struct cfg__pos *p, size_t *i, char *path, size_t plen, i
 	return 0;
 }
 
-static int scan_array(struct cfg__pos *p, size_t *i, char *path, size_t plen, int depth)
+static int scan_array(struct cfg__pos *p, size_t *i, const char *path, int depth)
 {
-	char *sub = malloc(plen + 24);
-
-	if (sub == NULL)
-		return -ENOMEM;
 	(*i)++;
 	for (size_t idx = 0;; idx++) {
 		skip_ws(p, i);
@@ -181,19 +176,18 @@ static int scan_array(struct cfg__pos *p, size_t *i, char *path, size_t plen, in
 			break;
 		char seg[24];
 		snprintf(seg, sizeof(seg), "%zu", idx);
-		memcpy(sub, path, plen + 1);
-		size_t slen = push_seg(sub, plen, seg);
-		int rc = scan_value(p, i, sub, slen, SIZE_MAX, depth + 1);
-		if (rc < 0) {
-			free(sub);
+		char *sub = cfg__path_join(path, seg);
+		if (sub == NULL)
+			return -ENOMEM;
+		int rc = scan_value(p, i, sub, SIZE_MAX, depth + 1);
+		free(sub);
+		if (rc < 0)
 			return rc;
-		}
 		skip_ws(p, i);
 		if (*i < p->len && p->text[*i] == ',')
 			(*i)++;
 	}
 	(*i)++;
-	free(sub);
 	return 0;
 }
 
@@ -225,7 +219,7 @@ static void skip_value(const struct cfg__pos *p, size_t *i)
 	}
 }
 
-static int scan_value(struct cfg__pos *p, size_t *i, char *path, size_t plen, size_t key_off, int depth)
+static int scan_value(struct cfg__pos *p, size_t *i, const char *path, size_t key_off, int depth)
 {
 	skip_ws(p, i);
 	if (*i >= p->len)
@@ -239,9 +233,9 @@ static int scan_value(struct cfg__pos *p, size_t *i, char *path, size_t plen, si
 		return rc;
 	switch (p->text[*i]) {
 	case '{':
-		return scan_object(p, i, path, plen, depth);
+		return scan_object(p, i, path, depth);
 	case '[':
-		return scan_array(p, i, path, plen, depth);
+		return scan_array(p, i, path, depth);
 	case '"':
 		scan_string(p, i, NULL, SIZE_MAX);
 		return 0;
@@ -254,11 +248,10 @@ static int scan_value(struct cfg__pos *p, size_t *i, char *path, size_t plen, si
 
 int cfg__pos_build(struct cfg__pos *p, const char *text, size_t len)
 {
-	char root[1] = "";
 	size_t i = 0;
 
 	*p = (struct cfg__pos){ .text = text, .len = len };
-	return scan_value(p, &i, root, 0, SIZE_MAX, 0);
+	return scan_value(p, &i, "", SIZE_MAX, 0);
 }
 
 void cfg__pos_free(struct cfg__pos *p)

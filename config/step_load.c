@@ -13,28 +13,6 @@ static const char *const step_keys[] = {
 	"timeout", "follow_redirects", "insecure", NULL,
 };
 
-char *cfg__path_join(const char *path, const char *key)
-{
-	size_t plen = strlen(path);
-	char *out = malloc(plen + 2 * strlen(key) + 2), *o;
-
-	if (out == NULL)
-		return NULL;
-	memcpy(out, path, plen);
-	o = out + plen;
-	if (plen > 0)
-		*o++ = '/';
-	for (const char *k = key; *k; k++) {
-		if (*k == '~' || *k == '/') {
-			*o++ = '~';
-			*o++ = *k == '~' ? '0' : '1';
-		} else
-			*o++ = *k;
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Whether an earlier step extracts name; *later gets the name of a later step that does. */
 static bool extracted_before(const struct cfg__probe_ctx *ctx, const char *name, const char **later)
 {

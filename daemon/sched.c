@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define NS_PER_MS 1000000ull
 
@@ -17,14 +16,6 @@ static uint64_t phase_ns(const struct probe_def *def)
 	for (const char *c = def->name; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
 	return (h % (uint64_t)def->every_ms) * NS_PER_MS;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Hands res (stolen) to storage; name is borrowed from the definition, as res may be gone. */
@@ -79,7 +70,7 @@ static void on_run_done(struct probe_result *res, void *arg)
 
 static void record_skip(struct daemon__entry *en, const char *why)
 {
-	struct probe_result *res = probe_result_new(en->def, wall_ms(), PROBE_SKIPPED, why);
+	struct probe_result *res = probe_result_new(en->def, probe_now_ms(), PROBE_SKIPPED, why);
 
 	en->sched->skipped++;
 	daemon_log(LOG_INFO, "probe %s: run skipped: %s", en->def->name, why);

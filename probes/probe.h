@@ -316,6 +316,9 @@ void probe_def_unref(struct probe_def *d);
 
 /* ------------------------------------------------------------------ results */
 
+/* The wall clock in Unix ms, as results record it. */
+int64_t probe_now_ms(void);
+
 /* One assertion's outcome; kept only for runs started with PROBE_RUN_TRACE. */
 struct probe_check {
 	const char *text;           /* borrowed from the definition */

@@ -6,6 +6,9 @@
 
 #include <curl/curl.h>
 
+/* What a secret is printed as. */
+#define PROBE__REDACTED "[redacted]"
+
 /* A growable byte buffer; data is always NUL-terminated once anything is appended. */
 struct probe__buf {
 	char *data;

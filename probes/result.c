@@ -1,8 +1,18 @@
 /* result.c - run results: allocation, error class names, and scrubbing of secrets from messages. */
 #include "probes/probe.h"
+#include "probes/probe_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int64_t probe_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *const class_names[PROBE_CLASS_MAX] = {
 	[PROBE_OK] = "ok",
@@ -84,7 +94,7 @@ void probe_result_free(struct probe_result *r)
 /* Replaces every occurrence of needle in s; returns s or a new string that replaced it. */
 static char *replace_all(char *s, const char *needle)
 {
-	static const char repl[] = "[redacted]";
+	static const char repl[] = PROBE__REDACTED;
 	size_t nlen = strlen(needle), count = 0;
 
 	for (const char *p = strstr(s, needle); p; p = strstr(p + nlen, needle))

@@ -11,16 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-static const char redacted[] = "[redacted]";
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_step_error(struct probe_run *run, enum probe_class cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -286,7 +276,7 @@ static bool do_extracts(struct probe_run *run, const struct probe_step *s, struc
 		int rc = push_var(&run->extracted, &run->nextracted, s->extracts[i].name, text);
 		if (rc == 0 && (run->flags & PROBE_RUN_TRACE))
 			push_var(&sr->extracted, &sr->nextracted, s->extracts[i].name,
-				 (run->flags & PROBE_RUN_REVEAL) ? text : redacted);
+				 (run->flags & PROBE_RUN_REVEAL) ? text : PROBE__REDACTED);
 		explicit_bzero(text, strlen(text));
 		free(text);
 		if (rc < 0) {
@@ -343,7 +333,7 @@ void probe__engine_kick(struct probe_engine *e)
 		run->queued = false;
 		run->start_ns = uv_hrtime();
 		run->deadline_ns = run->start_ns + (uint64_t)run->def->timeout_ms * 1000000u;
-		run->res->started_ms = wall_ms();
+		run->res->started_ms = probe_now_ms();
 		if (!start_step(run))
 			finish(run);
 	}
@@ -361,7 +351,7 @@ int probe_run_start(struct probe_engine *e, struct probe_def *def, unsigned flag
 	run = calloc(1, sizeof(*run));
 	if (run == NULL)
 		return -ENOMEM;
-	run->res = probe_result_new(def, wall_ms(), PROBE_OK, NULL);
+	run->res = probe_result_new(def, probe_now_ms(), PROBE_OK, NULL);
 	if (run->res == NULL) {
 		free(run);
 		return -ENOMEM;

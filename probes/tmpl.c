@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 enum tok_kind { TOK_LIT, TOK_VAR, TOK_SECRET };
 
@@ -25,8 +24,6 @@ struct probe_tmpl {
 	bool has_var;
 	bool has_secret;
 };
-
-static const char redacted[] = "[redacted]";
 
 static int add_tok(struct probe_tmpl *t, enum tok_kind kind, const char *s, size_t len, size_t offset)
 {
@@ -235,14 +232,12 @@ bool probe_tmpl_is_builtin(const char *name)
 
 void probe_scope_init_builtins(struct probe_scope *scope)
 {
-	struct timespec ts;
 	uint8_t b[16] = { 0 };
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	scope->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	scope->now_ms = probe_now_ms();
 	/* GRND_NONBLOCK: never stall the loop; the fallback only matters before boot entropy. */
 	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-		uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uintptr_t)scope;
+		uint64_t x = uv_hrtime() ^ ((uint64_t)scope->now_ms << 20) ^ (uintptr_t)scope;
 		for (size_t i = 0; i < sizeof(b); i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
 			b[i] = (uint8_t)(x >> 56);
 	}
@@ -294,7 +289,7 @@ static int append_value(struct probe__buf *b, enum probe_tmpl_mode mode, const c
 			bool secret, bool redact)
 {
 	if (secret && redact)
-		return probe__buf_append(b, redacted, sizeof(redacted) - 1);
+		return probe__buf_append(b, PROBE__REDACTED, sizeof(PROBE__REDACTED) - 1);
 	if (mode == PROBE_TMPL_URL && past_authority(b))
 		return append_encoded(b, s, n);
 	return probe__buf_append(b, s, n);
