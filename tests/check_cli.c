@@ -2,13 +2,17 @@
 #include "tests/tests.h"
 
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Long enough to be unmistakable when grepped for in outputs and files. */
@@ -402,6 +406,93 @@ START_TEST(journal_prefixes_only_when_stderr_is_the_journal)
 }
 END_TEST
 
+/* A loopback listener that accepts and never answers; returns its fd and sets *lport. */
+static int silent_listener(int *lport)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*lport = ntohs(a.sin_port);
+	return fd;
+}
+
+static void use_only(const char *probe_json)
+{
+	char sub[4096];
+
+	snprintf(sub, sizeof(sub), "%s/only.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "only.d/only.json", "%s", probe_json);
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"only.d\" }\n");
+}
+
+START_TEST(sigterm_abandons_runs_past_the_grace)
+{
+	char probe_json[256], *log = NULL;
+	int lport, lfd = silent_listener(&lport), efd;
+
+	snprintf(probe_json, sizeof(probe_json),
+		 "{ \"every\": \"100ms\", \"timeout\": \"60s\", \"url\": \"http://127.0.0.1:%d/\" }\n", lport);
+	use_only(probe_json);
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, NULL };
+	pid_t pid = t_spawn(argv, NULL, NULL, &efd);
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1); /* the run has connected and waits for an answer */
+	int conn = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(conn, 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(pid, SIGTERM);
+	int st = t_wait(pid, 10000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t_read_until(efd, "\n\n", 1, 1000, &log);
+	close(efd);
+	close(conn);
+	close(lfd);
+	ck_assert_msg(st == 0, "status %d: %s", st, log);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(secs >= 4.0 && secs < 6.0, "stopped after %.2f s", secs);
+	ck_assert_ptr_nonnull(strstr(log, "abandoning 1 run still going"));
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND class = 'aborted'"), 1);
+	free(log);
+}
+END_TEST
+
+START_TEST(a_stalled_daemon_records_the_runs_it_missed)
+{
+	char probe_json[256], *log = NULL;
+	int efd;
+
+	snprintf(probe_json, sizeof(probe_json),
+		 "{ \"every\": \"200ms\", \"url\": \"http://127.0.0.1:%d/health\" }\n", port);
+	use_only(probe_json);
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, "-v", NULL };
+	pid_t pid = t_spawn(argv, NULL, NULL, &efd);
+	ck_assert(t_read_until(efd, "probe only ok in", 1, 5000, &log));
+	/* The stall is the stimulus, not a wait for something: a second stopped, five intervals. */
+	kill(pid, SIGSTOP);
+	struct timespec stall = { 1, 0 };
+	nanosleep(&stall, NULL);
+	kill(pid, SIGCONT);
+	bool seen = t_read_until(efd, "run skipped: the daemon fell behind its schedule", 3, 5000, &log);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(t_wait(pid, 7000), 0);
+	t_read_until(efd, "\n\n", 1, 1000, &log);
+	close(efd);
+	ck_assert_msg(seen, "%s", log);
+	int missed = count(log, "the daemon fell behind its schedule");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND "
+				  "error = 'the daemon fell behind its schedule'"),
+			 missed);
+	free(log);
+}
+END_TEST
+
 START_TEST(run_refuses_an_invalid_config)
 {
 	char *out, *err, want[4200], db[4200];
@@ -482,6 +573,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, secrets_never_reach_output_logs_or_database);
 	tcase_add_test(tc, overlapping_runs_are_skipped_and_recorded);
 	tcase_add_test(tc, journal_prefixes_only_when_stderr_is_the_journal);
+	tcase_add_test(tc, sigterm_abandons_runs_past_the_grace);
+	tcase_add_test(tc, a_stalled_daemon_records_the_runs_it_missed);
 	suite_add_tcase(s, tc);
 	return s;
 }
