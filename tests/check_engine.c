@@ -297,6 +297,26 @@ START_TEST(step_failing_before_its_transfer_ends_the_run)
 }
 END_TEST
 
+START_TEST(fresh_connections_unless_reuse_is_asked)
+{
+	static const char text[] = "{ \"reuse_connections\": %s, \"steps\": [\n"
+				   "  { \"url\": \"http://127.0.0.1:PORT/health\" },\n"
+				   "  { \"url\": \"http://127.0.0.1:PORT/health\" } ] }\n";
+	char buf[sizeof(text) + 8];
+
+	snprintf(buf, sizeof(buf), text, "false");
+	struct probe_result *r = run(probe(buf), 0);
+	ck_assert_int_eq(r->cls, PROBE_OK);
+	ck_assert_int_gt(r->steps[1].connect_us, 0); /* step 2 connected anew */
+	probe_result_free(r);
+	snprintf(buf, sizeof(buf), text, "true");
+	r = run(probe(buf), 0);
+	ck_assert_int_eq(r->cls, PROBE_OK);
+	ck_assert_int_eq(r->steps[1].connect_us, 0); /* step 2 rode step 1's connection */
+	probe_result_free(r);
+}
+END_TEST
+
 START_TEST(extract_missing_fails_the_step)
 {
 	struct probe_result *r = run(probe("{ \"url\": \"http://127.0.0.1:PORT/health\",\n"
@@ -398,6 +418,7 @@ Suite *engine_suite(void)
 	tcase_add_test(tc, values_are_escaped_where_they_land);
 	tcase_add_test(tc, extract_missing_fails_the_step);
 	tcase_add_test(tc, step_failing_before_its_transfer_ends_the_run);
+	tcase_add_test(tc, fresh_connections_unless_reuse_is_asked);
 	tcase_add_test(tc, headers_and_redirects);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("faults");
