@@ -135,6 +135,19 @@ char *cfg__path_join(const char *path, const char *key)
 	return out;
 }
 
+/* Scans the member value at *i, indexed under sub (a new path, freed here), and its trailing comma. */
+static int scan_member(struct cfg__pos *p, size_t *i, char *sub, size_t key_off, int depth)
+{
+	if (sub == NULL)
+		return -ENOMEM;
+	int rc = scan_value(p, i, sub, key_off, depth);
+	free(sub);
+	skip_ws(p, i);
+	if (*i < p->len && p->text[*i] == ',')
+		(*i)++;
+	return rc;
+}
+
 static int scan_object(struct cfg__pos *p, size_t *i, const char *path, int depth)
 {
 	(*i)++;
@@ -151,17 +164,11 @@ static int scan_object(struct cfg__pos *p, size_t *i, const char *path, int dept
 		scan_string(p, i, key, SIZE_MAX);
 		char *sub = cfg__path_join(path, key);
 		free(key);
-		if (sub == NULL)
-			return -ENOMEM;
 		skip_ws(p, i);
 		(*i)++; /* ':' */
-		int rc = scan_value(p, i, sub, key_off, depth + 1);
-		free(sub);
+		int rc = scan_member(p, i, sub, key_off, depth + 1);
 		if (rc < 0)
 			return rc;
-		skip_ws(p, i);
-		if (*i < p->len && p->text[*i] == ',')
-			(*i)++;
 	}
 	(*i)++;
 	return 0;
@@ -176,16 +183,9 @@ static int scan_array(struct cfg__pos *p, size_t *i, const char *path, int depth
 			break;
 		char seg[24];
 		snprintf(seg, sizeof(seg), "%zu", idx);
-		char *sub = cfg__path_join(path, seg);
-		if (sub == NULL)
-			return -ENOMEM;
-		int rc = scan_value(p, i, sub, SIZE_MAX, depth + 1);
-		free(sub);
+		int rc = scan_member(p, i, cfg__path_join(path, seg), SIZE_MAX, depth + 1);
 		if (rc < 0)
 			return rc;
-		skip_ws(p, i);
-		if (*i < p->len && p->text[*i] == ',')
-			(*i)++;
 	}
 	(*i)++;
 	return 0;

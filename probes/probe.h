@@ -189,6 +189,8 @@ void probe_subject_clear(struct probe_subject *s);
  * Looks the subject up in r. Returns a new reference (strings for body and
  * headers, integers or reals for numbers), or NULL when it does not exist; then,
  * if why is not NULL, *why says why in a few words ("body is not JSON: ...").
+ * *why is borrowed: a static string or a per-thread buffer, valid until the
+ * next call on the same thread.
  */
 json_t *probe_subject_get(const struct probe_subject *s, struct probe_resp *r, const char **why);
 

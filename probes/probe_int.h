@@ -85,6 +85,13 @@ void probe__engine_kick(struct probe_engine *e);
 /* Called by the engine when run's transfer easy has ended with rc. */
 void probe__run_transfer_done(struct probe_run *run, CURL *easy, CURLcode rc);
 
+/*
+ * Sets the error of run's current step: cls and "step \"NAME\": " followed by
+ * the formatted text. Returns cls, for `return probe__step_error(...)`.
+ */
+int probe__step_error(struct probe_run *run, enum probe_class cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Sets up easy for step s of run (options, headers, body). Returns 0, or a class with run->res's step error set. */
 int probe__request_setup(struct probe_run *run, const struct probe_step *s, CURL *easy);
 /* Maps a libcurl error to a class. */

@@ -81,19 +81,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static int step_error(struct probe_run *run, enum probe_class cls, const char *fmt, const char *arg)
-{
-	struct probe_step_result *sr = &run->res->steps[run->step];
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	free(sr->error);
-	if (asprintf(&sr->error, "step \"%s\": %s", sr->name, msg) < 0)
-		sr->error = NULL;
-	sr->cls = cls;
-	return cls;
-}
-
 static bool has_header(const struct probe_step *s, const char *name)
 {
 	for (size_t i = 0; i < s->nheaders; i++)
@@ -120,26 +107,26 @@ static int setup_headers(struct probe_run *run, const struct probe_step *s)
 		char *v = NULL, *line = NULL;
 		if (probe_tmpl_render(s->headers[i].value, PROBE_TMPL_RAW, &run->scope, false, &v, NULL,
 				      &err) < 0)
-			return step_error(run, PROBE_TEMPLATE, "%s", err.msg);
+			return probe__step_error(run, PROBE_TEMPLATE, "%s", err.msg);
 		/* A line break in a value would smuggle in a header of its own. */
 		if (strpbrk(v, "\r\n") != NULL) {
 			free(v);
-			return step_error(run, PROBE_TEMPLATE, "header %s: value holds a line break",
+			return probe__step_error(run, PROBE_TEMPLATE, "header %s: value holds a line break",
 					  s->headers[i].name);
 		}
 		int rc = asprintf(&line, "%s: %s", s->headers[i].name, v);
 		free(v);
 		if (rc < 0 || add_header(run, line) < 0) {
 			free(rc < 0 ? NULL : line);
-			return step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
+			return probe__step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
 		}
 		free(line);
 	}
 	if (s->json && !has_header(s, "Content-Type") && add_header(run, "Content-Type: application/json") < 0)
-		return step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
+		return probe__step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
 	/* Without this, libcurl waits up to a second for "100 Continue" on larger bodies. */
 	if (add_header(run, "Expect:") < 0)
-		return step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
+		return probe__step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
 	return 0;
 }
 
@@ -158,7 +145,7 @@ static int setup_body(struct probe_run *run, const struct probe_step *s, const c
 	if (s->body) {
 		if (probe_tmpl_render(s->body, PROBE_TMPL_RAW, &run->scope, false, &run->req_body, len,
 				      &err) < 0)
-			return step_error(run, PROBE_TEMPLATE, "%s", err.msg);
+			return probe__step_error(run, PROBE_TEMPLATE, "%s", err.msg);
 	} else if (s->json) {
 		/* The loop is single-threaded: the step's own tree is filled in and dumped. */
 		for (size_t k = 0; k < s->nslots; k++) {
@@ -166,13 +153,13 @@ static int setup_body(struct probe_run *run, const struct probe_step *s, const c
 			size_t n = 0;
 			if (probe_tmpl_render(s->slots[k].tmpl, PROBE_TMPL_RAW, &run->scope, false, &v, &n,
 					      &err) < 0)
-				return step_error(run, PROBE_TEMPLATE, "%s", err.msg);
+				return probe__step_error(run, PROBE_TEMPLATE, "%s", err.msg);
 			json_string_setn_nocheck(s->slots[k].node, v, n);
 			free(v);
 		}
 		run->req_body = json_dumps(s->json, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (run->req_body == NULL)
-			return step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
+			return probe__step_error(run, PROBE_TEMPLATE, "%s", "out of memory");
 		*len = strlen(run->req_body);
 	} else
 		return 0;
@@ -208,7 +195,7 @@ int probe__request_setup(struct probe_run *run, const struct probe_step *s, CURL
 	int rc;
 
 	if (probe_tmpl_render(s->url, PROBE_TMPL_URL, &run->scope, false, &url, NULL, &err) < 0)
-		return step_error(run, PROBE_TEMPLATE, "%s", err.msg);
+		return probe__step_error(run, PROBE_TEMPLATE, "%s", err.msg);
 	if (run->flags & PROBE_RUN_TRACE) {
 		sr->method = strdup(s->method);
 		probe_tmpl_render(s->url, PROBE_TMPL_URL, &run->scope, true, &sr->url, NULL, NULL);

@@ -11,10 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
-static void set_step_error(struct probe_run *run, enum probe_class cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_step_error(struct probe_run *run, enum probe_class cls, const char *fmt, ...)
+int probe__step_error(struct probe_run *run, enum probe_class cls, const char *fmt, ...)
 {
 	struct probe_step_result *sr = &run->res->steps[run->step];
 	char msg[768];
@@ -27,6 +24,7 @@ static void set_step_error(struct probe_run *run, enum probe_class cls, const ch
 	if (asprintf(&sr->error, "step \"%s\": %s", sr->name, msg) < 0)
 		sr->error = NULL;
 	sr->cls = cls;
+	return cls;
 }
 
 static void run_free(struct probe_run *run)
@@ -106,7 +104,7 @@ static bool start_step(struct probe_run *run)
 		return false;
 	}
 	if (now >= run->deadline_ns) {
-		set_step_error(run, PROBE_TIMEOUT, "the flow's deadline (%" PRId64 " ms) passed before the step began",
+		probe__step_error(run, PROBE_TIMEOUT, "the flow's deadline (%" PRId64 " ms) passed before the step began",
 			       run->def->timeout_ms);
 		return false;
 	}
@@ -114,7 +112,7 @@ static bool start_step(struct probe_run *run)
 	run->step_timeout_ms = s->timeout_ms > 0 && s->timeout_ms < left_ms ? s->timeout_ms : left_ms;
 	run->easy = probe__engine_easy(run->e);
 	if (run->easy == NULL) {
-		set_step_error(run, PROBE_TEMPLATE, "out of memory");
+		probe__step_error(run, PROBE_TEMPLATE, "out of memory");
 		return false;
 	}
 	if (probe__request_setup(run, s, run->easy) != 0) {
@@ -122,7 +120,7 @@ static bool start_step(struct probe_run *run)
 		return false;
 	}
 	if (curl_multi_add_handle(run->e->multi, run->easy) != CURLM_OK) {
-		set_step_error(run, PROBE_HTTP, "libcurl refused the transfer");
+		probe__step_error(run, PROBE_HTTP, "libcurl refused the transfer");
 		release_transfer(run);
 		return false;
 	}
@@ -195,16 +193,16 @@ static void transport_error(struct probe_run *run, CURL *easy, CURLcode rc)
 	enum probe_class cls = probe__curl_class(rc);
 
 	if (run->body_overflow || cls == PROBE_BODY_TOO_LARGE) {
-		set_step_error(run, PROBE_BODY_TOO_LARGE, "response body exceeds max_body (%" PRId64 " bytes)",
+		probe__step_error(run, PROBE_BODY_TOO_LARGE, "response body exceeds max_body (%" PRId64 " bytes)",
 			       run->def->max_body);
 		return;
 	}
 	if (cls == PROBE_TIMEOUT) {
 		/* A lock looks like a timeout: say which phase it hung in. */
-		set_step_error(run, cls, "timed out after %" PRId64 " ms %s", run->step_timeout_ms, hung_in(easy));
+		probe__step_error(run, cls, "timed out after %" PRId64 " ms %s", run->step_timeout_ms, hung_in(easy));
 		return;
 	}
-	set_step_error(run, cls, "%s", run->errbuf[0] ? run->errbuf : curl_easy_strerror(rc));
+	probe__step_error(run, cls, "%s", run->errbuf[0] ? run->errbuf : curl_easy_strerror(rc));
 }
 
 static void add_check(struct probe_step_result *sr, const struct probe_assert *a, bool pass, char *actual)
@@ -230,7 +228,7 @@ static bool check_asserts(struct probe_run *run, const struct probe_step *s, str
 		bool pass = probe_assert_eval(&s->asserts[i], resp, &actual);
 		actual = probe_scrub(actual, run->def, run->extracted, run->nextracted);
 		if (!pass && ok) {
-			set_step_error(run, PROBE_ASSERTION, "expected %s, got %s", s->asserts[i].text,
+			probe__step_error(run, PROBE_ASSERTION, "expected %s, got %s", s->asserts[i].text,
 				       actual ? actual : "?");
 			ok = false;
 		}
@@ -269,7 +267,7 @@ static bool do_extracts(struct probe_run *run, const struct probe_step *s, struc
 		char *text = v ? probe_value_text(v) : NULL;
 		json_decref(v);
 		if (text == NULL) {
-			set_step_error(run, PROBE_EXTRACT, "extract \"%s\": %s", s->extracts[i].name,
+			probe__step_error(run, PROBE_EXTRACT, "extract \"%s\": %s", s->extracts[i].name,
 				       why ? why : "not found");
 			return false;
 		}
@@ -280,7 +278,7 @@ static bool do_extracts(struct probe_run *run, const struct probe_step *s, struc
 		explicit_bzero(text, strlen(text));
 		free(text);
 		if (rc < 0) {
-			set_step_error(run, PROBE_EXTRACT, "extract \"%s\": out of memory", s->extracts[i].name);
+			probe__step_error(run, PROBE_EXTRACT, "extract \"%s\": out of memory", s->extracts[i].name);
 			return false;
 		}
 		run->scope.extracted = run->extracted;
@@ -376,7 +374,7 @@ void probe_run_abort(struct probe_run *run)
 	if (run->queued)
 		probe__engine_dequeue(run->e, run);
 	if (run->easy != NULL) {
-		set_step_error(run, PROBE_ABORTED, "aborted before it finished");
+		probe__step_error(run, PROBE_ABORTED, "aborted before it finished");
 		release_transfer(run);
 	}
 	/* An aborted run is neither up nor down: the whole result says so. */
