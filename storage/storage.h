@@ -31,6 +31,13 @@ struct store_opts {
 	int batch_ms;         /* how long a result may wait to be batched; 0: 200 */
 	store_log_fn log;     /* may be NULL */
 	void *log_arg;
+	/*
+	 * May be NULL. Called from the writer thread after each commit (and at
+	 * close, for what was lost) with the sequence number up to which every
+	 * submission (results and alert ops) has left the queue. Must not block.
+	 */
+	void (*committed)(uint64_t seq, void *arg);
+	void *committed_arg;
 };
 
 /*
@@ -97,5 +104,176 @@ struct store_status {
 int store_probe_status(struct store *s, const char *probe, int64_t now_ms,
 		       struct store_status *out);
 void store_status_clear(struct store_status *st);
+
+
+/* ------------------------------------------------------------------ incidents and the alert outbox */
+
+/* Incident flags (store_incident.flags). */
+enum {
+	STORE_INC_ANNOUNCED = 1,       /* an event telling channels it is down was queued */
+	STORE_INC_RESOLVE_SENT = 2,    /* the matching `resolved` event was queued */
+	STORE_INC_SLOW = 4,            /* only latency assertions failed (a partial outage) */
+};
+
+/* One incident: a streak of failed runs of one probe, as alerting tracks it. */
+struct store_incident {
+	int64_t id;                /* > 0; assigned by alerting (store_alert_state.max_incident_id + 1 ...) */
+	char *probe;               /* owned */
+	int64_t started_ms;        /* the first failed run of the streak, Unix ms */
+	int64_t detected_ms;       /* the run that crossed the threshold */
+	int64_t resolved_ms;       /* the first passing run of the recovery streak; 0 while open */
+	int64_t last_failed_ms;    /* the latest failed run */
+	int64_t failed_runs;
+	int64_t latency_us;        /* the latest failed run's duration */
+	char *failed_step;         /* owned; the first failure's step name, or NULL */
+	char *first_class;         /* owned; probe_class_name() of the first failure */
+	char *first_error;         /* owned; its message (already scrubbed of secrets) */
+	char *last_class;          /* owned */
+	char *last_error;          /* owned */
+	unsigned flags;            /* STORE_INC_* */
+};
+
+/* Delivery states of one event on one channel (an outbox row). */
+enum store_dlv_state {
+	STORE_DLV_PENDING = 0,     /* waiting or retrying */
+	STORE_DLV_DELIVERED = 1,
+	STORE_DLV_GAVE_UP = 2,     /* error says why */
+	STORE_DLV_SKIPPED = 3,     /* the channel had nothing to send for it (error says why) */
+	STORE_DLV_SUPPRESSED = 4,  /* not sent: maintenance (error says which window) */
+};
+
+/* One event, created by alerting; inserting it creates one PENDING outbox row per channel. */
+struct store_event {
+	int64_t id;                /* > 0; assigned by alerting */
+	int64_t incident_id;       /* 0 for none */
+	char *probe;               /* owned */
+	char *kind;                /* owned; "opened", "reminder", "resolved", "flapping" */
+	int64_t created_ms;
+	char *payload;             /* owned; the event as JSON text (no secret in it) */
+	char **channels;           /* owned; the channel names it goes to */
+	size_t nchannels;
+};
+
+/* The state of one outbox row (event_id, channel). */
+struct store_delivery {
+	int64_t event_id;
+	char *channel;             /* owned */
+	int state;                 /* enum store_dlv_state */
+	int attempts;              /* requests made so far */
+	int64_t next_ms;           /* PENDING: not before (Unix ms); 0: at once */
+	int64_t done_ms;           /* DELIVERED/GAVE_UP/SKIPPED: when */
+	char *error;               /* owned; the last failure or why given up/skipped; NULL */
+	char *ref;                 /* owned; what the receiver returned to refer to later (an Instatus incident id); NULL */
+	long status;               /* the last HTTP status (or exit status), 0 when none */
+};
+
+/*
+ * A change written in one transaction, together with whatever else the writer
+ * batches with it: incidents upserted (by id, every column replaced), events
+ * inserted with their outbox rows, and outbox rows updated (by event_id and
+ * channel; rows not found are ignored). The op owns every string in it.
+ */
+struct store_alert_op {
+	struct store_incident *incidents;
+	size_t nincidents;
+	struct store_event *events;
+	size_t nevents;
+	struct store_delivery *deliveries;
+	size_t ndeliveries;
+};
+
+/* Frees what op holds and op itself. Accepts NULL. */
+void store_alert_op_free(struct store_alert_op *op);
+void store_incident_clear(struct store_incident *inc);
+void store_event_clear(struct store_event *ev);
+void store_delivery_clear(struct store_delivery *d);
+
+/*
+ * Queues op (stolen) behind everything submitted before it. Alert ops are
+ * never dropped for a full queue (they are few and must not be lost). *seq
+ * (may be NULL) receives the op's sequence number: it is committed once the
+ * store's committed callback (store_opts.committed) reports a value >= *seq.
+ * Returns 0, or a negative error (-EROFS on a read-only store; op is freed).
+ */
+int store_submit_alert(struct store *s, struct store_alert_op *op, uint64_t *seq);
+
+/* One pending outbox row with what delivering it needs. */
+struct store_pending {
+	struct store_event ev;     /* ev.channels is empty */
+	struct store_delivery dlv;
+	char *ref;                 /* owned; the newest non-NULL ref of another row of the same incident and channel, or NULL */
+};
+
+/* What a starting daemon needs back from the database. All owned; see store_alert_state_clear. */
+struct store_alert_state {
+	int64_t max_incident_id;
+	int64_t max_event_id;
+	struct store_incident *incidents; /* open ones, and those ANNOUNCED without RESOLVE_SENT; by id */
+	size_t nincidents;
+	struct store_pending *pending;    /* PENDING rows, by event id then channel */
+	size_t npending;
+};
+
+/* Reads the alerting state. Blocking: call before the loop runs. Returns 0 or a negative error. */
+int store_alert_load(struct store *s, struct store_alert_state *out);
+void store_alert_state_clear(struct store_alert_state *st);
+
+/* ------------------------------------------------------------------ incidents, for the CLI */
+
+struct store_incident_filter {
+	bool open_only;
+	const char *probe;         /* NULL: every probe */
+	int64_t since_ms;          /* incidents started at or after; 0: all */
+	size_t limit;              /* 0: no limit; newest first */
+};
+
+/* Lists incidents, newest first. *out is a new array of n entries (each cleared by store_incident_clear). */
+int store_incidents(struct store *s, const struct store_incident_filter *f,
+		    struct store_incident **out, size_t *n);
+
+/* One event of an incident and every delivery of it. */
+struct store_timeline_event {
+	struct store_event ev;          /* ev.channels lists the channels */
+	struct store_delivery *dlv;     /* owned; one per channel, by channel name */
+	size_t ndlv;
+};
+
+/*
+ * Reads incident id and its events (oldest first). Returns 0, -ENOENT when
+ * there is no such incident, or another negative error. Free with
+ * store_timeline_clear.
+ */
+struct store_timeline {
+	struct store_incident inc;
+	struct store_timeline_event *events;
+	size_t nevents;
+};
+int store_incident_timeline(struct store *s, int64_t id, struct store_timeline *out);
+void store_timeline_clear(struct store_timeline *t);
+
+/* ------------------------------------------------------------------ maintenance windows */
+
+struct store_maint {
+	int64_t id;
+	char *probe;               /* owned; NULL when it matches by tag */
+	char *tag;                 /* owned; NULL when it matches by probe */
+	int64_t start_ms;
+	int64_t end_ms;            /* ending it early sets end_ms to now */
+	char *reason;              /* owned; may be NULL */
+	int64_t created_ms;
+};
+
+void store_maint_clear(struct store_maint *m);
+void store_maints_free(struct store_maint *v, size_t n);
+
+/* Adds a window (m->id is ignored); returns 0 and its new id in *id. A direct write, not queued. */
+int store_maint_add(struct store *s, const struct store_maint *m, int64_t *id);
+/*
+ * Lists windows by id. active_at_ms > 0: only those with start_ms <= it < end_ms;
+ * 0: all. *out is a new array.
+ */
+int store_maint_list(struct store *s, int64_t active_at_ms, struct store_maint **out, size_t *n);
+/* Ends window id at now_ms (when it has not ended already). Returns 0, or -ENOENT. */
+int store_maint_end(struct store *s, int64_t id, int64_t now_ms);
 
 #endif

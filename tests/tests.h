@@ -12,6 +12,10 @@ Suite *config_suite(void);
 Suite *storage_suite(void);
 Suite *engine_suite(void);
 Suite *cli_suite(void);
+Suite *alert_store_suite(void);   /* check_alert_store.c: incidents, outbox, maintenance in storage */
+Suite *channels_suite(void);      /* check_channels.c: channel plugins' render and classify */
+Suite *alert_suite(void);         /* check_alert.c: incident state machine and dispatcher */
+Suite *cli_alert_suite(void);     /* check_cli_alert.c: incidents, incident show, maintenance, alert test */
 
 /* ---- helpers (helpers.c) ---- */
 
