@@ -110,6 +110,12 @@ int alert_add_probe(struct alert_service *a, struct probe_def *def, const struct
  */
 void alert_on_result(struct alert_service *a, const struct probe_result *res);
 
+/*
+ * Tells the service that the store committed everything up to seq: give it
+ * the store's committed callback. Safe from any thread.
+ */
+void alert_committed(struct alert_service *a, uint64_t seq);
+
 /* Stops starting deliveries; cb fires (once) when none is in flight. */
 void alert_stop(struct alert_service *a, void (*cb)(void *arg), void *arg);
 /* Abandons deliveries in flight; they stay pending in the outbox. */

@@ -213,4 +213,168 @@ char *alert__truncate(const char *s, size_t max);
  */
 char *alert__scrub(char *s, const struct alert_secrets *secrets, const struct alert_channel *ch);
 
+/* ------------------------------------------------------------------ more helpers for types (util.c) */
+
+/*
+ * Reports a printf-formatted message to err (may be NULL) at the JSON pointer
+ * parent + "/" + key, key escaped (~0, ~1); key NULL: at parent itself.
+ */
+void alert__errf(alert_err_fn err, void *ctx, const char *parent, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Reads conf[key] into *out (borrowed from conf; NULL when absent and not
+ * required). A string must be non-empty and hold no NUL. Every problem goes to
+ * err at path key. Returns 0 or -EINVAL.
+ */
+int alert__conf_str(const json_t *conf, const char *key, bool required, const char **out,
+		    alert_err_fn err, void *ctx);
+/* The same for an http:// or https:// URL; messages never quote it (it may be a secret). */
+int alert__conf_url(const json_t *conf, const char *key, bool required, const char **out,
+		    alert_err_fn err, void *ctx);
+/* conf[key] as a boolean into *out, which keeps its value when the key is absent. */
+int alert__conf_bool(const json_t *conf, const char *key, bool *out, alert_err_fn err, void *ctx);
+
+/*
+ * The first non-blank line of body (len bytes, no NUL needed), control
+ * characters as spaces, cut at max bytes like alert__truncate. New string.
+ */
+char *alert__first_line(const char *body, size_t len, size_t max);
+/* A new string formatted like printf, or NULL when out of memory. */
+char *alert__strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------------------------ the service's parts */
+
+/* send.c: one attempt of one request: HTTP through the engine, or a command through uv_spawn. */
+struct alert__send;
+typedef void (*alert__send_cb)(const struct alert_response *resp, void *arg);
+
+/*
+ * Starts req (copied) with a time limit. cb fires once, later, on the loop.
+ * Returns 0 and *out (may be NULL; valid until cb), or a negative error and
+ * cb never fires.
+ */
+int alert__send_start(uv_loop_t *loop, struct probe_engine *e, const struct alert_request *req,
+		      int64_t timeout_ms, alert__send_cb cb, void *arg, struct alert__send **out);
+/* Ends an attempt now; cb fires before this returns, with resp->error "aborted". */
+void alert__send_abort(struct alert__send *s);
+
+/* An event in memory, shared by its deliveries. */
+struct alert__event {
+	int refs;
+	int64_t id;
+	int64_t incident_id;
+	int64_t created_ms;
+	char *kind;                /* owned */
+	char *probe;               /* owned */
+	json_t *payload;           /* owned */
+};
+
+/* One outbox row waiting in its channel's queue. */
+struct alert__dlv {
+	struct alert__dlv *next;
+	struct alert__event *ev;   /* a reference */
+	struct store_delivery st;  /* its state as stored; st.channel owned */
+	uint64_t seq;              /* the store op that wrote the event; 0 when already stored */
+};
+
+/* A channel at run time: its queue in order, its token bucket, its refs. */
+struct alert__chan {
+	struct alert_channel *ch;  /* owned */
+	struct alert__dlv *head, *tail;
+	size_t queued;
+	struct alert__send *send;  /* the attempt in flight for head, or NULL */
+	double tokens;
+	uint64_t refill_ns;        /* uv_hrtime of the last refill */
+	json_t *refs;              /* owned; incident id (decimal) -> ref string */
+	bool aborting;             /* the attempt in flight is being abandoned */
+	struct alert_service *a;
+};
+
+/* A probe's incident state. */
+struct alert__probe {
+	struct alert__probe *hnext; /* in the service's hash */
+	struct probe_def *def;     /* a reference */
+	struct alert_policy pol;   /* owned */
+	bool down;
+	int fails, passes;         /* the current streaks */
+	int64_t recover_start_ms;  /* the first passing run of the recovery streak */
+	struct store_incident cur; /* the open incident (id > 0), the failing streak before detection (id 0), or empty */
+	struct store_incident done;/* announced, resolved, resolution not yet announced; id 0 when none */
+	int64_t *changes;          /* owned; ring of the last pol.flap_changes + 1 state changes, Unix ms */
+	size_t nchanges, changes_at;
+	bool flapping;
+	int64_t last_alert_ms;     /* the latest opened/reminder/flapping event */
+	int reminders;
+};
+
+struct alert_service {
+	uv_loop_t *loop;
+	struct probe_engine *engine;
+	struct store *store;
+	alert_log_fn log;
+	struct alert_secrets secrets;
+	char **secret_copies;      /* owned; secrets.v points here */
+
+	struct alert__chan *chans; /* owned, n */
+	size_t nchans;
+	struct alert__probe **buckets; /* owned hash of probes by name */
+	size_t nbuckets, nprobes;
+	struct store_incident *loaded; /* owned: incidents read at start, until their probe is added */
+	size_t nloaded;
+	int64_t max_incident_id, max_event_id;
+
+	struct store_maint *maints;/* owned: the active and coming windows */
+	size_t nmaints;
+	uv_timer_t maint_timer;
+	uv_work_t maint_work;
+	bool maint_busy;
+	struct store_maint *maint_new; /* filled by the work, taken on the loop */
+	size_t nmaint_new;
+	int maint_rc;
+	int64_t maint_poll_ms;
+
+	uv_timer_t wake;           /* the dispatcher's next retry or token */
+	uv_async_t committed_async;
+	_Atomic uint64_t committed; /* the store's committed sequence, set from its writer thread */
+	int open_handles;
+	bool stopping, closing;
+	void (*stop_cb)(void *arg);
+	void *stop_arg;
+	void (*close_cb)(void *arg);
+	void *close_arg;
+	struct alert_stats stats;
+};
+
+/* service.c: logs a line (formatted, scrubbed of every secret). */
+void alert__logf(struct alert_service *a, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* service.c: is probe p inside a maintenance window at now_ms? Returns it (borrowed) or NULL. */
+const struct store_maint *alert__in_maintenance(const struct alert_service *a, const struct alert__probe *p,
+						int64_t now_ms);
+/* service.c: the channel named name, or NULL. */
+struct alert__chan *alert__find_chan(struct alert_service *a, const char *name);
+
+/* incident.c: takes over an incident read from the store. */
+void alert__probe_restore(struct alert_service *a, struct alert__probe *p, struct store_incident *inc);
+/* incident.c: adds p to the service's hash (a->buckets must exist). Returns 0 or -EEXIST. */
+int alert__probe_hash_add(struct alert_service *a, struct alert__probe *p);
+/* incident.c: frees p. */
+void alert__probe_free(struct alert__probe *p);
+
+/* dispatch.c */
+/* Queues an event (a reference is taken) on channel c, written by store op seq. Returns 0 or -ENOMEM. */
+int alert__dispatch_add(struct alert__chan *c, struct alert__event *ev, const struct store_delivery *st,
+			uint64_t seq);
+/* Starts every delivery that may go now and arms the wake timer for the next. */
+void alert__dispatch_pump(struct alert_service *a);
+/* Frees a channel's queue, aborting its attempt in flight. */
+void alert__dispatch_clear(struct alert__chan *c);
+/* Sets (ref non-NULL) or drops the ref of incident id on c. */
+void alert__chan_ref_set(struct alert__chan *c, int64_t incident_id, const char *ref);
+const char *alert__chan_ref(const struct alert__chan *c, int64_t incident_id);
+
+struct alert__event *alert__event_new(int64_t id, int64_t incident_id, int64_t created_ms, const char *kind,
+				      const char *probe, json_t *payload /* stolen */);
+void alert__event_unref(struct alert__event *ev);
+
 #endif

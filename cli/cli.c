@@ -15,6 +15,10 @@ static const struct command {
 	{ "config", cli_config, "validate the config (`canary config check`)" },
 	{ "run", cli_run, "run every probe on its schedule until stopped (the daemon)" },
 	{ "status", cli_status, "show each probe's state, last run and 24 h uptime" },
+	{ "incidents", cli_incidents, "list incidents, newest first" },
+	{ "incident", cli_incident, "show one incident's timeline (`canary incident show ID`)" },
+	{ "maintenance", cli_maintenance, "add, list or end maintenance windows" },
+	{ "alert", cli_alert, "send a test alert through a channel (`canary alert test`)" },
 };
 
 static void usage(FILE *out)
@@ -23,7 +27,7 @@ static void usage(FILE *out)
 		     "canary runs scripted HTTP flows against real API paths, records every run\n"
 		     "and reports what broke.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`canary COMMAND --help` describes each. The config is -c FILE, else $CANARY_CONFIG,\n"
 		     "else " CFG_DEFAULT_PATH ".\n");
 }

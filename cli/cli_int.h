@@ -16,6 +16,13 @@ int cli_check(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_incidents(int argc, char **argv);   /* incidents.c: `canary incidents` */
+int cli_incident(int argc, char **argv);    /* incidents.c: `canary incident show` */
+int cli_maintenance(int argc, char **argv); /* maint.c: `canary maintenance add|list|end` */
+int cli_alert(int argc, char **argv);       /* alert_cmd.c: `canary alert test` */
+
+/* The exit status of a usage error in the incident, maintenance and alert commands. */
+enum { CLI_USAGE = 2 };
 
 /*
  * Loads the config at path (flags: CFG_*), printing every problem to stderr as FILE:LINE:COL.
@@ -28,6 +35,63 @@ const char *cli_config_path(const char *given);
 
 /* Formats Unix ms as RFC 3339 UTC ("2026-11-21T10:00:00Z") into buf. Returns buf. */
 char *cli_time_rfc3339(int64_t ms, char *buf, size_t size);
+
+/* ---- shared.c: what the incident, maintenance and alert commands share ---- */
+
+struct store;
+
+/* Formats Unix ms as UTC "2026-11-21 14:02:05" into buf (at least 20 bytes). Returns buf. */
+char *cli_time_utc(int64_t ms, char *buf, size_t size);
+
+/* Formats a span of ms as "45s", "7m 12s", "3h 5m" or "2d 4h" into buf. Returns buf. */
+char *cli_span(int64_t ms, char *buf, size_t size);
+
+/* Parses a positive decimal integer (an id, a limit) into *out. Returns 0 or -EINVAL. */
+int cli_parse_id(const char *s, int64_t *out);
+
+/*
+ * Opens cfg's database (flags: STORE_*) into *out, printing why not to
+ * stderr. Read-only on a missing file prints "no database at PATH yet (has
+ * the daemon run?)" and returns -ENOENT; read-write creates state_dir (one
+ * level) and the database. Returns 0 or a negative error.
+ */
+int cli_store_open(const struct cfg *cfg, unsigned flags, struct store **out);
+
+/*
+ * Prints "canary: MSG" (unless fmt is NULL: getopt has said what was wrong)
+ * and the usage lines of usage (up to its first blank line) to stderr;
+ * returns CLI_USAGE.
+ */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * For `canary CMD SUB ...` (argv[0] is CMD): returns the index of argv[1] in
+ * subs (NULL-terminated). Otherwise returns -1 and sets *status: 0 having
+ * printed usage for --help, CLI_USAGE having said what is wrong.
+ */
+int cli_subcommand(int argc, char **argv, const char *const *subs, const char *usage, int *status);
+
+/* Prints v (borrowed) to stdout as indented JSON and a newline. */
+void cli_json_print(const json_t *v);
+
+/* A new JSON string of s (bytes that are not UTF-8 become "?"), or null for NULL. */
+json_t *cli_json_text(const char *s);
+
+/* A new RFC 3339 string of Unix ms, or null when ms <= 0 (unset). */
+json_t *cli_json_time(int64_t ms);
+
+/*
+ * Prints s on one line: control characters become spaces. Past max
+ * characters (UTF-8; 0: no limit) it is cut, ending in "...".
+ */
+void cli_put_flat(FILE *out, const char *s, size_t max);
+
+/*
+ * Prints prose text, then ": " and detail (an error message; may be NULL):
+ * on one line (md false), or as one Markdown table cell, "|" escaped, line
+ * breaks as <br> and detail as a code span.
+ */
+void cli_put_cell(FILE *out, bool md, const char *text, const char *detail);
 
 /* Prints "canary CMD: MSG" to stderr; returns status, for `return cli_fail(2, ...)`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

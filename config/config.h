@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alerting/alert.h"
 #include "probes/probe.h"
 
 /* One problem in a file; line and col are 1-based, 0 when the problem has no position. */
@@ -50,7 +51,10 @@ struct cfg {
 	int64_t every_ms;      /* defaults for probes */
 	int64_t timeout_ms;
 	int64_t max_body;
-	json_t *channels;      /* owned; validated by the alerting module */
+	json_t *channels;      /* owned; name -> channel config, ${...} resolved, checked by alerting */
+	char **channel_secrets; /* owned; the resolved ${...} values in channels, to keep out of logs */
+	size_t nchannel_secrets;
+	struct alert_policy alert; /* defaults.alert over the built-ins; owned */
 	struct probe_def **probes; /* sorted by name; each holds a reference */
 	size_t nprobes;
 };

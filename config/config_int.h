@@ -92,4 +92,14 @@ char *cfg__path_join(const char *path, const char *key);
 int cfg__probe_from_file(struct cfg__file *f, const char *name_hint, const struct cfg *defaults,
 			 struct probe_def **out);
 
+/* channels.c: the main file's "channels" into c->channels (c->channels is always set after). */
+void cfg__load_channels(struct cfg__file *f, struct cfg *c);
+/* channels.c: "defaults"/"alert" (obj may be NULL) into c->alert. */
+void cfg__load_alert_defaults(struct cfg__file *f, struct cfg *c, json_t *obj);
+/* Reports each channel of p (whose "alert" object is at base) that c does not define. */
+void cfg__check_alert_channels(struct cfg__file *f, const struct cfg *c, const struct alert_policy *p,
+			       const char *base);
+/* Checks a probe file's "alert" over defaults' (NULL: the built-ins). Returns 0 or -EINVAL (reported). */
+int cfg__probe_alert(struct cfg__file *f, json_t *root, const struct cfg *defaults);
+
 #endif

@@ -173,31 +173,6 @@ void cfg__err_in(struct cfg__file *f, const char *path, size_t i, const char *fm
 	va_end(ap);
 }
 
-/* Edit distance, capped: only near misses are worth suggesting. */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
 
 void cfg__check_keys(struct cfg__file *f, json_t *obj, const char *path, const char *const *known)
 {
@@ -205,19 +180,12 @@ void cfg__check_keys(struct cfg__file *f, json_t *obj, const char *path, const c
 	json_t *v;
 
 	json_object_foreach(obj, key, v) {
-		const char *near = NULL;
-		size_t best = 3;
 		bool ok = false;
-		for (const char *const *k = known; *k && !ok; k++) {
+		for (const char *const *k = known; *k && !ok; k++)
 			ok = strcmp(*k, key) == 0;
-			size_t d = distance(*k, key);
-			if (d < best) {
-				best = d;
-				near = *k;
-			}
-		}
 		if (ok)
 			continue;
+		const char *near = probe_nearest(key, known, NULL);
 		char *sub = NULL;
 		if (asprintf(&sub, "%s%s%s", path, *path ? "/" : "", key) < 0)
 			continue;

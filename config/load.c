@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const main_keys[] = { "state_dir", "probes_dir", "defaults", "channels", NULL };
-static const char *const default_keys[] = { "every", "timeout", "max_body", NULL };
+static const char *const default_keys[] = { "every", "timeout", "max_body", "alert", NULL };
 
 /* Resolves p against dir unless it is absolute. Returns a new string. */
 static char *resolve(const char *dir, const char *p)
@@ -44,12 +44,13 @@ static void load_defaults(struct cfg__file *f, struct cfg *c)
 	c->every_ms = 30000;
 	c->timeout_ms = 10000;
 	c->max_body = 1024 * 1024;
+	if (d != NULL && !json_is_object(d)) {
+		cfg__err_at(f, "defaults", "\"defaults\" must be an object");
+		d = NULL;
+	}
+	cfg__load_alert_defaults(f, c, d ? json_object_get(d, "alert") : NULL);
 	if (d == NULL)
 		return;
-	if (!json_is_object(d)) {
-		cfg__err_at(f, "defaults", "\"defaults\" must be an object");
-		return;
-	}
 	cfg__check_keys(f, d, "defaults", default_keys);
 	if ((v = json_object_get(d, "every")) != NULL)
 		cfg__duration(f, v, "defaults/every", &c->every_ms);
@@ -61,22 +62,6 @@ static void load_defaults(struct cfg__file *f, struct cfg *c)
 		else
 			cfg__err_at(f, "defaults/max_body", "\"max_body\" must be a number of bytes");
 	}
-}
-
-static void load_channels(struct cfg__file *f, struct cfg *c)
-{
-	json_t *v = json_object_get(f->root, "channels");
-
-	if (v == NULL)
-		return;
-	if (!json_is_object(v)) {
-		cfg__err_at(f, "channels", "\"channels\" must be an object");
-		return;
-	}
-	/* Refuse rather than ignore: a channel that silently never fires is worse than an error. */
-	if (json_object_size(v) > 0)
-		cfg__err_at(f, "channels", "alert channels are not supported by this version of canary yet");
-	c->channels = json_incref(v);
 }
 
 static int add_probe(struct cfg *c, struct probe_def *d)
@@ -150,6 +135,7 @@ int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diag
 		return -ENOMEM;
 	}
 	c->flags = flags;
+	alert_policy_init(&c->alert);
 	c->path = strdup(path);
 	c->dir = strdup(dirname(dircopy));
 	free(dircopy);
@@ -167,8 +153,8 @@ int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diag
 	c->probes_dir = string_key(&f, "probes_dir", "probes.d");
 	if (c->state_dir && asprintf(&c->db_path, "%s/canary.db", c->state_dir) < 0)
 		c->db_path = NULL;
+	cfg__load_channels(&f, c);
 	load_defaults(&f, c);
-	load_channels(&f, c);
 	cfg__diags_sort_from(diags, first);
 	if (c->probes_dir)
 		load_probes(&f, c);
@@ -202,6 +188,12 @@ void cfg_free(struct cfg *c)
 		probe_def_unref(c->probes[i]);
 	free(c->probes);
 	json_decref(c->channels);
+	for (size_t i = 0; i < c->nchannel_secrets; i++) {
+		explicit_bzero(c->channel_secrets[i], strlen(c->channel_secrets[i]));
+		free(c->channel_secrets[i]);
+	}
+	free(c->channel_secrets);
+	alert_policy_clear(&c->alert);
 	free(c->path);
 	free(c->dir);
 	free(c->state_dir);

@@ -15,7 +15,7 @@
 
 static const char *const probe_keys[] = {
 	"name", "description", "every", "timeout", "tags", "vars", "steps", "reuse_connections",
-	"max_body",
+	"max_body", "alert",
 	/* a single-step probe's step keys */
 	"url", "method", "headers", "json", "body", "expect", "extract", "follow_redirects", "insecure",
 	NULL,
@@ -243,6 +243,8 @@ int cfg__probe_from_file(struct cfg__file *f, const char *name_hint, const struc
 		load_vars(f, v, d);
 	if (d->name)
 		load_steps(f, root, d);
+	/* Checked here, with positions; alerting reads it again from raw. */
+	cfg__probe_alert(f, root, defaults);
 	d->raw = json_incref(root);
 	if (f->errors != before || d->name == NULL || probe_def_prepare(d) < 0) {
 		if (f->errors == before)

@@ -17,6 +17,9 @@ struct daemon {
 	struct daemon__sched sched;
 	struct probe_engine *engine;
 	struct store *store;
+	struct alert_service *alerts;
+	uv_mutex_t alerts_lock;          /* guards alerts against the store's writer thread */
+	bool sched_idle, alerts_idle;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t grace;
 	int grace_ms;
@@ -52,6 +55,22 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
+/* The store's writer thread: a commit may release alerts waiting for it. */
+static void store_committed(uint64_t seq, void *arg)
+{
+	struct daemon *d = arg;
+
+	uv_mutex_lock(&d->alerts_lock);
+	if (d->alerts)
+		alert_committed(d->alerts, seq);
+	uv_mutex_unlock(&d->alerts_lock);
+}
+
+static void alert_log(int prio, const char *msg)
+{
+	daemon_log(prio, "alerts: %s", msg);
+}
+
 static void on_engine_closed(void *arg)
 {
 	(void)arg; /* nothing is left on the loop: uv_run returns */
@@ -65,14 +84,45 @@ static void on_sched_closed(struct daemon__sched *s)
 	d->engine = NULL;
 }
 
-/* Every run has ended: close every handle so that the loop ends. */
+static void close_all(struct daemon *d);
+
+/* Every run has ended. */
 static void on_idle(struct daemon__sched *s)
 {
 	struct daemon *d = daemon__container_of(s, struct daemon, sched);
 
-	if (d->closing)
+	d->sched_idle = true;
+	close_all(d);
+}
+
+/* No alert is in flight. */
+static void on_alerts_idle(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->alerts_idle = true;
+	close_all(d);
+}
+
+static void on_alerts_closed(void *arg)
+{
+	(void)arg;
+}
+
+/* Runs and deliveries are over: close every handle so that the loop ends. */
+static void close_all(struct daemon *d)
+{
+	if (d->closing || !d->sched_idle || !d->alerts_idle)
 		return;
 	d->closing = true;
+	if (d->alerts != NULL) {
+		struct alert_service *a = d->alerts;
+		uv_mutex_lock(&d->alerts_lock);
+		d->alerts = NULL;
+		d->sched.alerts = NULL;
+		uv_mutex_unlock(&d->alerts_lock);
+		alert_close(a, on_alerts_closed, d);
+	}
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -87,22 +137,31 @@ static void on_grace_over(uv_timer_t *t)
 	daemon_log(LOG_NOTICE, "abandoning %zu run%s still going", probe_engine_active(d->engine),
 		   probe_engine_active(d->engine) == 1 ? "" : "s");
 	daemon__sched_abort(&d->sched);
+	if (d->alerts)
+		alert_abort(d->alerts);
 }
 
 static void begin_stop(struct daemon *d, int signum)
 {
 	if (d->stopping) {
 		/* A second signal: the operator does not want to wait. */
-		if (!d->closing)
+		if (!d->closing) {
 			daemon__sched_abort(&d->sched);
+			if (d->alerts)
+				alert_abort(d->alerts);
+		}
 		return;
 	}
 	d->stopping = true;
 	size_t active = probe_engine_active(d->engine);
 	daemon_log(LOG_INFO, "%s: stopping%s", strsignal(signum),
 		   active ? ", letting runs in flight finish" : "");
-	if (active)
-		uv_timer_start(&d->grace, on_grace_over, (uint64_t)d->grace_ms, 0);
+	/* Deliveries in flight get the same grace as runs; the rest wait in the outbox. */
+	uv_timer_start(&d->grace, on_grace_over, (uint64_t)d->grace_ms, 0);
+	if (d->alerts)
+		alert_stop(d->alerts, on_alerts_idle, d);
+	else
+		d->alerts_idle = true;
 	daemon__sched_stop(&d->sched);
 }
 
@@ -139,7 +198,8 @@ static int init_handles(struct daemon *d)
 
 static int open_store(struct daemon *d)
 {
-	struct store_opts so = { .path = d->cfg->db_path, .log = store_log };
+	struct store_opts so = { .path = d->cfg->db_path, .log = store_log, .committed = store_committed,
+				 .committed_arg = d };
 	char *err = NULL;
 	int rc = make_dirs(d->cfg->state_dir);
 
@@ -153,8 +213,42 @@ static int open_store(struct daemon *d)
 		free(err);
 		return rc;
 	}
-	rc = store_writer_start(d->store);
-	if (rc < 0)
+	return 0;
+}
+
+/* Builds the alerting service and its probes; reads open incidents and the outbox (before the loop runs). */
+static int start_alerts(struct daemon *d)
+{
+	struct alert_opts o = {
+		.loop = &d->loop, .engine = d->engine, .store = d->store, .channels = d->cfg->channels,
+		.secrets = { (const char *const *)d->cfg->channel_secrets, d->cfg->nchannel_secrets },
+		.log = alert_log,
+	};
+	struct alert_service *a = NULL;
+	char *err = NULL;
+	int rc = alert_new(&o, &a, &err);
+
+	if (rc < 0) {
+		daemon_log(LOG_ERR, "cannot start alerting: %s", err ? err : strerror(-rc));
+		free(err);
+		return rc;
+	}
+	for (size_t i = 0; i < d->cfg->nprobes && rc == 0; i++) {
+		struct probe_def *def = d->cfg->probes[i];
+		struct alert_policy pol;
+		rc = alert_policy_parse(json_object_get(def->raw, "alert"), &d->cfg->alert, &pol, NULL, NULL);
+		if (rc == 0)
+			rc = alert_add_probe(a, def, &pol);
+		alert_policy_clear(&pol);
+	}
+	/* Set before the writer starts, so that no commit is missed. */
+	d->alerts = a;
+	d->sched.alerts = a;
+	if (rc < 0) {
+		daemon_log(LOG_ERR, "cannot start alerting: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = store_writer_start(d->store)) < 0)
 		daemon_log(LOG_ERR, "cannot start the database writer: %s", strerror(-rc));
 	return rc;
 }
@@ -180,7 +274,7 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 	d->cfg = cfg;
 	d->grace_ms = opts && opts->grace_ms > 0 ? opts->grace_ms : DEFAULT_GRACE_MS;
 	signal(SIGPIPE, SIG_IGN);
-	if (uv_loop_init(&d->loop) < 0) {
+	if (uv_loop_init(&d->loop) < 0 || uv_mutex_init(&d->alerts_lock) < 0) {
 		free(d);
 		return 1;
 	}
@@ -198,7 +292,7 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 		daemon_log(LOG_ERR, "cannot start: %s", uv_strerror(rc));
 		goto out;
 	}
-	if ((rc = daemon__sched_start(&d->sched, cfg->probes, cfg->nprobes)) < 0) {
+	if ((rc = start_alerts(d)) < 0 || (rc = daemon__sched_start(&d->sched, cfg->probes, cfg->nprobes)) < 0) {
 		daemon_log(LOG_ERR, "cannot start: %s", uv_strerror(rc));
 		begin_stop(d, SIGTERM);
 	} else {
@@ -210,6 +304,11 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 out:
+	if (d->alerts != NULL) {
+		/* Start-up failed with alerting built: close it before the engine it uses. */
+		alert_close(d->alerts, on_alerts_closed, d);
+		d->alerts = NULL;
+	}
 	if (d->engine != NULL) {
 		/* Start-up failed before the scheduler: close the engine alone. */
 		probe_engine_close(d->engine, on_engine_closed, d);
@@ -218,6 +317,7 @@ out:
 	finish_store(d);
 	if (uv_loop_close(&d->loop) != 0)
 		daemon_log(LOG_WARNING, "the loop still had handles at exit");
+	uv_mutex_destroy(&d->alerts_lock);
 	free(d);
 	return status;
 }

@@ -2,6 +2,7 @@
 #ifndef CANARY_DAEMON_INT_H
 #define CANARY_DAEMON_INT_H
 
+#include "alerting/alert.h"
 #include "daemon/daemon.h"
 #include "probes/probe.h"
 #include "storage/storage.h"
@@ -30,6 +31,7 @@ struct daemon__sched {
 	uv_loop_t *loop;
 	struct probe_engine *engine; /* borrowed */
 	struct store *store;         /* borrowed; may be NULL */
+	struct alert_service *alerts; /* borrowed; may be NULL */
 	struct daemon__entry **entries;
 	size_t nentries;
 	int open_timers;

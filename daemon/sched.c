@@ -63,6 +63,9 @@ static void on_run_done(struct probe_result *res, void *arg)
 	res->lag_us = en->run_lag_us;
 	s->runs++;
 	log_result(en, res);
+	/* Before submit: the incident change is queued behind the run it follows. */
+	if (s->alerts)
+		alert_on_result(s->alerts, res);
 	submit(s, res, en->def->name);
 	if (s->stopping && probe_engine_active(s->engine) == 0 && s->idle_cb)
 		s->idle_cb(s);

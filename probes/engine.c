@@ -48,10 +48,10 @@ static void drain(struct probe_engine *e)
 		/* Copy out before the handle is removed: m dies with it. */
 		CURL *easy = m->easy_handle;
 		CURLcode rc = m->data.result;
-		struct probe_run *run = NULL;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&run);
-		if (run != NULL)
-			probe__run_transfer_done(run, easy, rc);
+		struct probe__xfer *x = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+		if (x != NULL)
+			x->done(x, easy, rc);
 	}
 }
 
@@ -276,6 +276,8 @@ void probe_engine_close(struct probe_engine *e, void (*cb)(void *arg), void *arg
 	e->close_arg = arg;
 	while (e->runs != NULL)
 		probe_run_abort(e->runs);
+	while (e->https != NULL)
+		probe_http_abort(e->https);
 	while (e->npool > 0)
 		curl_easy_cleanup(e->pool[--e->npool]);
 	/* Cleanup may call the socket and timer callbacks: the loop and timer must still live. */

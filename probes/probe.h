@@ -22,6 +22,21 @@ int probe_duration_parse_n(const char *s, size_t len, int64_t *ms);
 /* Formats ms in the largest unit that divides it exactly ("90s", "2m"). Returns buf. */
 char *probe_duration_format(int64_t ms, char *buf, size_t size);
 
+/* ------------------------------------------------------------------ text */
+
+/*
+ * Replaces every occurrence of needle in s (new or owned; stolen) by
+ * "[redacted]". Returns s, or a new string that replaced it. Out of memory,
+ * s is emptied rather than left holding the secret.
+ */
+char *probe_redact(char *s, const char *needle);
+
+/*
+ * The word of the NULL-terminated lists a and b (b may be NULL) nearest to
+ * word within two edits, for "did you mean"; NULL when none is that close.
+ */
+const char *probe_nearest(const char *word, const char *const *a, const char *const *b);
+
 /* ------------------------------------------------------------------ errors */
 
 /* How a run failed. The names (probe_class_name) are stored and shown to users. */
@@ -361,6 +376,7 @@ struct probe_result {
 	enum probe_class cls;       /* PROBE_OK when every step passed */
 	int failed_step;            /* index into steps, -1 when none */
 	char *error;                /* owned; "step \"submit\": expected ..., got 503"; NULL when ok */
+	bool slow;                  /* it failed on latency assertions only (a partial outage) */
 	size_t nsteps;              /* steps that ran, <= the definition's */
 	size_t cap;
 	struct probe_step_result steps[];
@@ -420,5 +436,54 @@ int probe_run_start(struct probe_engine *e, struct probe_def *def, unsigned flag
 
 /* Ends a run now: its callback fires before this returns, with PROBE_ABORTED. */
 void probe_run_abort(struct probe_run *run);
+
+/* ------------------------------------------------------------------ plain requests */
+
+/*
+ * One HTTP request through the engine, for other modules (alert delivery):
+ * no flow, no assertions, no redirects. Everything is copied at send.
+ */
+struct probe_http_req {
+	const char *method;          /* "GET", "POST", "PUT", ... */
+	const char *url;             /* http or https */
+	const char *const *headers;  /* "Name: value" lines */
+	size_t nheaders;
+	const char *body;            /* may be NULL */
+	size_t body_len;
+	int64_t timeout_ms;          /* the whole request; 0: 10 s */
+	size_t max_body;             /* of the answer kept; 0: 64 KiB (the rest is read and dropped) */
+};
+
+/* The outcome; every pointer is borrowed and valid during the callback only. */
+struct probe_http_resp {
+	const char *error;           /* no answer: why (scrub it, it may quote the URL); NULL otherwise */
+	enum probe_class cls;        /* PROBE_OK when an answer came, whatever its status */
+	long status;                 /* 0 when no answer */
+	const char *body;            /* NUL-terminated, body_len bytes (cut at max_body) */
+	size_t body_len;
+	const char *headers;         /* the answer's header block, "Name: value\r\n" lines */
+	size_t headers_len;
+	int64_t total_us;
+};
+
+typedef void (*probe_http_cb)(const struct probe_http_resp *resp, void *arg);
+
+struct probe_http;
+
+/*
+ * Sends req now. cb fires once, later, on the loop. Returns 0 and *out (may be
+ * NULL; valid until cb), or a negative error and cb never fires.
+ */
+int probe_http_send(struct probe_engine *e, const struct probe_http_req *req, probe_http_cb cb,
+		    void *arg, struct probe_http **out);
+
+/* Ends a request now: its callback fires before this returns, with an "aborted" error. */
+void probe_http_abort(struct probe_http *h);
+
+/*
+ * The value of header name (case-insensitive) in a header block, trimmed, as
+ * a new string; NULL when absent.
+ */
+char *probe_http_header(const char *headers, size_t len, const char *name);
 
 #endif

@@ -22,6 +22,14 @@ int probe__buf_printf(struct probe__buf *b, const char *fmt, ...) __attribute__(
 char *probe__buf_steal(struct probe__buf *b);
 void probe__buf_free(struct probe__buf *b);
 
+/*
+ * What CURLOPT_PRIVATE points at: every transfer of the engine (a run's step,
+ * a plain request) embeds one, so that the engine can hand it back.
+ */
+struct probe__xfer {
+	void (*done)(struct probe__xfer *x, CURL *easy, CURLcode rc);
+};
+
 /* The engine: one libcurl multi handle on one loop. Freed once every handle has closed. */
 #define PROBE__POOL_MAX 256
 
@@ -34,6 +42,7 @@ struct probe_engine {
 	struct probe_run *starting_tail;
 	struct probe_run *runs;      /* runs in flight, a doubly linked list */
 	size_t nruns;
+	struct probe_http *https;    /* plain requests in flight, a doubly linked list */
 	CURL *pool[PROBE__POOL_MAX]; /* idle easy handles, reused to spare set-up work */
 	size_t npool;
 	int open_handles;            /* the timers and every socket poll not yet closed */
@@ -44,6 +53,7 @@ struct probe_engine {
 
 /* One run of one probe: the steps of its flow, one transfer at a time. */
 struct probe_run {
+	struct probe__xfer xfer;     /* CURLOPT_PRIVATE */
 	struct probe_engine *e;
 	struct probe_run *prev, *next;
 	struct probe_run *next_start; /* in the engine's start queue */

@@ -207,7 +207,7 @@ int probe__request_setup(struct probe_run *run, const struct probe_step *s, CURL
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	explicit_bzero(url, strlen(url));
 	free(url);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, run);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, &run->xfer);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, run->errbuf);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "canary/" CANARY_VERSION);

@@ -91,37 +91,6 @@ void probe_result_free(struct probe_result *r)
 	free(r);
 }
 
-/* Replaces every occurrence of needle in s; returns s or a new string that replaced it. */
-static char *replace_all(char *s, const char *needle)
-{
-	static const char repl[] = PROBE__REDACTED;
-	size_t nlen = strlen(needle), count = 0;
-
-	for (const char *p = strstr(s, needle); p; p = strstr(p + nlen, needle))
-		count++;
-	if (count == 0)
-		return s;
-
-	size_t len = strlen(s);
-	char *out = malloc(len + count * (sizeof(repl) - 1) + 1);
-	if (out == NULL) {
-		/* Better to lose the message than to leak a secret. */
-		s[0] = '\0';
-		return s;
-	}
-	char *o = out;
-	const char *p = s, *hit;
-	while ((hit = strstr(p, needle)) != NULL) {
-		memcpy(o, p, (size_t)(hit - p));
-		o += hit - p;
-		memcpy(o, repl, sizeof(repl) - 1);
-		o += sizeof(repl) - 1;
-		p = hit + nlen;
-	}
-	strcpy(o, p);
-	free(s);
-	return out;
-}
 
 char *probe_scrub(char *s, const struct probe_def *def, const struct probe_var *extra, size_t nextra)
 {
@@ -129,9 +98,9 @@ char *probe_scrub(char *s, const struct probe_def *def, const struct probe_var *
 		return NULL;
 	for (size_t i = 0; def && i < def->nsecrets; i++)
 		if (strlen(def->secrets[i]) >= 4)
-			s = replace_all(s, def->secrets[i]);
+			s = probe_redact(s, def->secrets[i]);
 	for (size_t i = 0; i < nextra; i++)
 		if (extra[i].value && strlen(extra[i].value) >= 4)
-			s = replace_all(s, extra[i].value);
+			s = probe_redact(s, extra[i].value);
 	return s;
 }

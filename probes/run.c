@@ -221,12 +221,15 @@ static void add_check(struct probe_step_result *sr, const struct probe_assert *a
 static bool check_asserts(struct probe_run *run, const struct probe_step *s, struct probe_resp *resp)
 {
 	struct probe_step_result *sr = &run->res->steps[run->step];
-	bool trace = run->flags & PROBE_RUN_TRACE, ok = true;
+	bool trace = run->flags & PROBE_RUN_TRACE, ok = true, slow = true;
 
-	for (size_t i = 0; i < s->nasserts && (ok || trace); i++) {
+	/* After a latency failure the rest is still evaluated: "slow" means nothing else failed. */
+	for (size_t i = 0; i < s->nasserts && (ok || trace || slow); i++) {
 		char *actual = NULL;
 		bool pass = probe_assert_eval(&s->asserts[i], resp, &actual);
 		actual = probe_scrub(actual, run->def, run->extracted, run->nextracted);
+		if (!pass && s->asserts[i].subj.kind != PROBE_SUBJ_LATENCY)
+			slow = false;
 		if (!pass && ok) {
 			probe__step_error(run, PROBE_ASSERTION, "expected %s, got %s", s->asserts[i].text,
 				       actual ? actual : "?");
@@ -237,6 +240,7 @@ static bool check_asserts(struct probe_run *run, const struct probe_step *s, str
 		else
 			free(actual);
 	}
+	run->res->slow = !ok && slow;
 	return ok;
 }
 
@@ -319,6 +323,11 @@ void probe__run_transfer_done(struct probe_run *run, CURL *easy, CURLcode rc)
 	finish(run);
 }
 
+static void transfer_done(struct probe__xfer *x, CURL *easy, CURLcode rc)
+{
+	probe__run_transfer_done((struct probe_run *)((char *)x - offsetof(struct probe_run, xfer)), easy, rc);
+}
+
 /* Starts the first step of runs queued by probe_run_start, outside the caller's stack. */
 void probe__engine_kick(struct probe_engine *e)
 {
@@ -354,6 +363,7 @@ int probe_run_start(struct probe_engine *e, struct probe_def *def, unsigned flag
 		free(run);
 		return -ENOMEM;
 	}
+	run->xfer.done = transfer_done;
 	run->e = e;
 	run->def = probe_def_ref(def);
 	run->flags = flags;

@@ -1,4 +1,4 @@
-/* sqlite.c - the SQLite storage backend: connection set-up, batched writes of runs, and the status reader. */
+/* sqlite.c - the SQLite storage backend: connection set-up, batched writes, and the status reader. */
 #include "storage/sqlite_int.h"
 
 #include <errno.h>
@@ -7,17 +7,6 @@
 #include <sys/stat.h>
 
 #define DAY_MS (24 * 60 * 60 * 1000LL)
-
-/* A connection: the base struct first, then what only SQLite needs. */
-struct sqlite_conn {
-	struct store__conn super;
-	sqlite3 *db;
-	char *path;                     /* owned, for messages */
-	bool readonly;
-	sqlite3_stmt *st[STORE__SQ_MAX];
-	struct store__names probes;     /* probes.name -> probes.id */
-	struct store__names steps;      /* step_names.name -> step_names.id */
-};
 
 const char *const store__sqlite_sql[STORE__SQ_MAX] = {
 	/* IMMEDIATE takes the write lock up front, waiting busy_timeout for it: a
@@ -84,16 +73,14 @@ int store__sqlite_errno(sqlite3 *db, int rc)
 	}
 }
 
-/* Keeps sqlite's message for rc (the first failure wins) and returns its errno value. */
-static int sq_fail(struct sqlite_conn *c, int rc, char **err)
+int store__sq_fail(struct store__sqlite_conn *c, int rc, char **err)
 {
 	if (*err == NULL)
 		*err = store__strdupf("%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	return store__sqlite_errno(c->db, rc);
 }
 
-/* Steps st to its end and resets it. Returns a sqlite rc (SQLITE_DONE is OK). */
-static int sq_run(sqlite3_stmt *st)
+int store__sq_run(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -101,27 +88,35 @@ static int sq_run(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Binders that do nothing once one failed, so a row is bound with one check. */
-static void bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc)
+int store__sq_oom(char **err)
 {
-	if (*rc == SQLITE_OK)
-		*rc = sqlite3_bind_int64(st, i, v);
+	if (*err == NULL)
+		*err = store__strdupf("out of memory");
+	return -ENOMEM;
 }
 
-/* Binds v, or NULL when v is NULL. v must outlive the step (SQLITE_STATIC). */
-static void bind_text(sqlite3_stmt *st, int i, const char *v, int *rc)
+int store__sq_next(struct store__sqlite_conn *c, sqlite3_stmt *st, char **err)
 {
-	if (*rc == SQLITE_OK)
-		*rc = sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st), rc = 0;
+
+	if (src == SQLITE_ROW)
+		return 1;
+	if (src != SQLITE_DONE)
+		rc = store__sq_fail(c, src, err);
+	sqlite3_reset(st);
+	return rc;
 }
 
-/*
- * Looks name up in the cache, then in the table (get), and when add is not
- * STORE__SQ_MAX inserts it. Stores the id in *id, 0 when unknown and not added.
- * Ids inserted here are tentative until the transaction ends.
- */
-static int sq_intern(struct sqlite_conn *c, struct store__names *names, enum store__sq get,
-		     enum store__sq add, const char *name, int64_t *id, char **err)
+int store__sq_exec(struct store__sqlite_conn *c, sqlite3_stmt *st, int src, char **err)
+{
+	if (src == SQLITE_OK)
+		src = store__sq_run(st);
+	return src == SQLITE_OK ? 0 : store__sq_fail(c, src, err);
+}
+
+int store__sq_intern(struct store__sqlite_conn *c, struct store__names *names,
+		     enum store__sq get, enum store__sq add, const char *name, int64_t *id,
+		     char **err)
 {
 	sqlite3_stmt *st = c->st[get];
 	bool fresh = false;
@@ -129,7 +124,7 @@ static int sq_intern(struct sqlite_conn *c, struct store__names *names, enum sto
 
 	if ((*id = store__names_get(names, name)) > 0)
 		goto out;
-	bind_text(st, 1, name, &src);
+	store__sq_bind_text(st, 1, name, &src);
 	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		src = SQLITE_OK;
@@ -139,14 +134,14 @@ static int sq_intern(struct sqlite_conn *c, struct store__names *names, enum sto
 	sqlite3_reset(st);
 	if (src == SQLITE_OK && *id == 0 && add != STORE__SQ_MAX) {
 		st = c->st[add];
-		bind_text(st, 1, name, &src);
-		if (src == SQLITE_OK && (src = sq_run(st)) == SQLITE_OK) {
+		store__sq_bind_text(st, 1, name, &src);
+		if (src == SQLITE_OK && (src = store__sq_run(st)) == SQLITE_OK) {
 			*id = sqlite3_last_insert_rowid(c->db);
 			fresh = true;
 		}
 	}
 	if (src != SQLITE_OK) {
-		rc = sq_fail(c, src, err);
+		rc = store__sq_fail(c, src, err);
 		goto out;
 	}
 	if (*id > 0 && store__names_put(names, name, *id, fresh) < 0) {
@@ -157,6 +152,12 @@ out:
 	return rc;
 }
 
+int store__sq_probe_id(struct store__sqlite_conn *c, const char *probe, int64_t *id, char **err)
+{
+	return store__sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_PROBE_ADD,
+				probe ? probe : "", id, err);
+}
+
 /* 0 passed, 1 failed, 2 not run: the runs.result column. */
 static int result_code(enum probe_class cls)
 {
@@ -165,35 +166,29 @@ static int result_code(enum probe_class cls)
 	return cls == PROBE_SKIPPED || cls == PROBE_ABORTED ? 2 : 1;
 }
 
-static int sq_insert_step(struct sqlite_conn *c, int64_t run_id, size_t idx,
+static int sq_insert_step(struct store__sqlite_conn *c, int64_t run_id, size_t idx,
 			  const struct probe_step_result *s, char **err)
 {
 	sqlite3_stmt *st = c->st[STORE__SQ_STEP_ADD];
 	int64_t name_id = 0;
 	int rc = 0, src = SQLITE_OK;
 
-	rc = sq_intern(c, &c->steps, STORE__SQ_NAME_GET, STORE__SQ_NAME_ADD,
-		       s->name ? s->name : "", &name_id, err);
-	if (rc < 0)
-		goto out;
-	bind_int(st, 1, run_id, &src);
-	bind_int(st, 2, (int64_t)idx, &src);
-	bind_int(st, 3, name_id, &src);
-	bind_int(st, 4, s->status, &src);
-	bind_int(st, 5, s->dns_us, &src);
-	bind_int(st, 6, s->connect_us, &src);
-	bind_int(st, 7, s->tls_us, &src);
-	bind_int(st, 8, s->ttfb_us, &src);
-	bind_int(st, 9, s->total_us, &src);
-	bind_int(st, 10, s->bytes, &src);
-	bind_text(st, 11, s->cls == PROBE_OK ? NULL : probe_class_name(s->cls), &src);
-	bind_text(st, 12, s->error, &src);
-	if (src == SQLITE_OK)
-		src = sq_run(st);
-	if (src != SQLITE_OK)
-		rc = sq_fail(c, src, err);
-out:
-	return rc;
+	if ((rc = store__sq_intern(c, &c->steps, STORE__SQ_NAME_GET, STORE__SQ_NAME_ADD,
+				   s->name ? s->name : "", &name_id, err)) < 0)
+		return rc;
+	store__sq_bind_int(st, 1, run_id, &src);
+	store__sq_bind_int(st, 2, (int64_t)idx, &src);
+	store__sq_bind_int(st, 3, name_id, &src);
+	store__sq_bind_int(st, 4, s->status, &src);
+	store__sq_bind_int(st, 5, s->dns_us, &src);
+	store__sq_bind_int(st, 6, s->connect_us, &src);
+	store__sq_bind_int(st, 7, s->tls_us, &src);
+	store__sq_bind_int(st, 8, s->ttfb_us, &src);
+	store__sq_bind_int(st, 9, s->total_us, &src);
+	store__sq_bind_int(st, 10, s->bytes, &src);
+	store__sq_bind_text(st, 11, s->cls == PROBE_OK ? NULL : probe_class_name(s->cls), &src);
+	store__sq_bind_text(st, 12, s->error, &src);
+	return store__sq_exec(c, st, src, err);
 }
 
 /*
@@ -201,33 +196,27 @@ out:
  * already scrubbed error strings are stored: never the trace (method, url,
  * checks, extracted values), which may hold what a probe fetched.
  */
-static int sq_insert_run(struct sqlite_conn *c, const struct probe_result *r, char **err)
+static int sq_insert_run(struct store__sqlite_conn *c, const struct probe_result *r, char **err)
 {
 	sqlite3_stmt *st = c->st[STORE__SQ_RUN_ADD];
 	int64_t probe_id = 0, run_id = 0;
 	int result = result_code(r->cls), rc = 0, src = SQLITE_OK;
 	size_t nsteps = r->nsteps < r->cap ? r->nsteps : r->cap;
 
-	rc = sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_PROBE_ADD,
-		       r->probe ? r->probe : "", &probe_id, err);
-	if (rc < 0)
+	if ((rc = store__sq_probe_id(c, r->probe, &probe_id, err)) < 0)
 		goto out;
-	bind_int(st, 1, probe_id, &src);
-	bind_int(st, 2, r->started_ms, &src);
-	bind_int(st, 3, r->duration_us, &src);
-	bind_int(st, 4, r->lag_us, &src);
-	bind_int(st, 5, result, &src);
-	bind_text(st, 6, result == 0 ? NULL : probe_class_name(r->cls), &src);
+	store__sq_bind_int(st, 1, probe_id, &src);
+	store__sq_bind_int(st, 2, r->started_ms, &src);
+	store__sq_bind_int(st, 3, r->duration_us, &src);
+	store__sq_bind_int(st, 4, r->lag_us, &src);
+	store__sq_bind_int(st, 5, result, &src);
+	store__sq_bind_text(st, 6, result == 0 ? NULL : probe_class_name(r->cls), &src);
 	if (src == SQLITE_OK)
 		src = r->failed_step >= 0 ? sqlite3_bind_int(st, 7, r->failed_step)
 					  : sqlite3_bind_null(st, 7);
-	bind_text(st, 8, r->error, &src);
-	if (src == SQLITE_OK)
-		src = sq_run(st);
-	if (src != SQLITE_OK) {
-		rc = sq_fail(c, src, err);
+	store__sq_bind_text(st, 8, r->error, &src);
+	if ((rc = store__sq_exec(c, st, src, err)) < 0)
 		goto out;
-	}
 	run_id = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < nsteps; i++)
 		if ((rc = sq_insert_step(c, run_id, i, &r->steps[i], err)) < 0)
@@ -237,31 +226,36 @@ out:
 }
 
 /*
- * Writes the batch in one IMMEDIATE transaction: all or, after a ROLLBACK,
- * nothing, with the name cache rolled back too. The message in *err is
- * sqlite's own ("database is locked", "disk I/O error").
+ * Writes the batch in one IMMEDIATE transaction, in queue order: all or,
+ * after a ROLLBACK, nothing, with the name cache rolled back too. The message
+ * in *err is sqlite's own ("database is locked", "disk I/O error").
  */
-static int sq_write_batch(struct store__conn *conn, struct probe_result *const *rs, size_t n,
+static int sq_write_batch(struct store__conn *conn, const struct store__item *items, size_t n,
 			  char **err)
 {
-	struct sqlite_conn *c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	struct store__sqlite_conn *c = STORE__CONTAINER_OF(conn, struct store__sqlite_conn, super);
 	int rc = 0, src = SQLITE_OK;
 
-	if ((src = sq_run(c->st[STORE__SQ_BEGIN_WRITE])) != SQLITE_OK) {
-		rc = sq_fail(c, src, err);
+	if ((src = store__sq_run(c->st[STORE__SQ_BEGIN_WRITE])) != SQLITE_OK) {
+		rc = store__sq_fail(c, src, err);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = sq_insert_run(c, rs[i], err)) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].kind == STORE__ITEM_ALERT)
+			rc = store__sq_write_alert(c, items[i].u.alert, err);
+		else
+			rc = sq_insert_run(c, items[i].u.result, err);
+		if (rc < 0)
 			goto out;
-	if ((src = sq_run(c->st[STORE__SQ_COMMIT])) != SQLITE_OK)
-		rc = sq_fail(c, src, err);
+	}
+	if ((src = store__sq_run(c->st[STORE__SQ_COMMIT])) != SQLITE_OK)
+		rc = store__sq_fail(c, src, err);
 out:
 	if (rc < 0) {
 		/* A failed COMMIT (or an I/O error mid-way) may leave the
 		 * transaction open; some errors roll it back themselves. */
 		if (!sqlite3_get_autocommit(c->db))
-			sq_run(c->st[STORE__SQ_ROLLBACK]);
+			store__sq_run(c->st[STORE__SQ_ROLLBACK]);
 		store__names_rollback(&c->probes);
 		store__names_rollback(&c->steps);
 	} else {
@@ -271,8 +265,7 @@ out:
 	return rc;
 }
 
-/* Copies column i (text or NULL) into *out. Returns 0 or -ENOMEM. */
-static int column_dup(sqlite3_stmt *st, int i, char **out)
+int store__sq_column_dup(sqlite3_stmt *st, int i, char **out)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 
@@ -284,21 +277,21 @@ static int column_dup(sqlite3_stmt *st, int i, char **out)
 }
 
 /* Reads the last run that ran into out. Returns 0 or a negative error. */
-static int sq_last_run(struct sqlite_conn *c, int64_t probe_id, struct store_status *out,
+static int sq_last_run(struct store__sqlite_conn *c, int64_t probe_id, struct store_status *out,
 		       char **err)
 {
 	sqlite3_stmt *st = c->st[STORE__SQ_LAST_RUN];
 	int rc = 0, src = SQLITE_OK;
 
-	bind_int(st, 1, probe_id, &src);
+	store__sq_bind_int(st, 1, probe_id, &src);
 	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		src = SQLITE_OK;
 		out->has_run = true;
 		out->last_run_ms = sqlite3_column_int64(st, 0);
 		out->latency_us = sqlite3_column_int64(st, 1);
 		out->last_ok = sqlite3_column_int(st, 2) == 0;
-		if (!out->last_ok && (column_dup(st, 3, &out->error_class) < 0 ||
-				      column_dup(st, 4, &out->error) < 0)) {
+		if (!out->last_ok && (store__sq_column_dup(st, 3, &out->error_class) < 0 ||
+				      store__sq_column_dup(st, 4, &out->error) < 0)) {
 			rc = -ENOMEM;
 			*err = store__strdupf("out of memory");
 		}
@@ -306,28 +299,28 @@ static int sq_last_run(struct sqlite_conn *c, int64_t probe_id, struct store_sta
 		src = SQLITE_OK;
 	}
 	if (src != SQLITE_OK)
-		rc = sq_fail(c, src, err);
+		rc = store__sq_fail(c, src, err);
 	sqlite3_reset(st);
 	return rc;
 }
 
 /* Counts the runs (and passes) in [now_ms - 24 h, now_ms]. Returns 0 or a negative error. */
-static int sq_count_runs(struct sqlite_conn *c, int64_t probe_id, int64_t now_ms,
+static int sq_count_runs(struct store__sqlite_conn *c, int64_t probe_id, int64_t now_ms,
 			 struct store_status *out, char **err)
 {
 	sqlite3_stmt *st = c->st[STORE__SQ_COUNT_RUNS];
 	int rc = 0, src = SQLITE_OK;
 
-	bind_int(st, 1, probe_id, &src);
-	bind_int(st, 2, now_ms - DAY_MS, &src);
-	bind_int(st, 3, now_ms, &src);
+	store__sq_bind_int(st, 1, probe_id, &src);
+	store__sq_bind_int(st, 2, now_ms - DAY_MS, &src);
+	store__sq_bind_int(st, 3, now_ms, &src);
 	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		src = SQLITE_OK;
 		out->runs_24h = sqlite3_column_int64(st, 0);
 		out->ok_24h = sqlite3_column_int64(st, 1);
 	}
 	if (src != SQLITE_OK)
-		rc = sq_fail(c, src, err);
+		rc = store__sq_fail(c, src, err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -336,16 +329,16 @@ static int sq_count_runs(struct sqlite_conn *c, int64_t probe_id, int64_t now_ms
 static int sq_probe_status(struct store__conn *conn, const char *probe, int64_t now_ms,
 			   struct store_status *out, char **err)
 {
-	struct sqlite_conn *c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	struct store__sqlite_conn *c = STORE__CONTAINER_OF(conn, struct store__sqlite_conn, super);
 	int64_t probe_id = 0;
 	int rc = 0, src = SQLITE_OK;
 
-	if ((src = sq_run(c->st[STORE__SQ_BEGIN_READ])) != SQLITE_OK) {
-		rc = sq_fail(c, src, err);
+	if ((src = store__sq_run(c->st[STORE__SQ_BEGIN_READ])) != SQLITE_OK) {
+		rc = store__sq_fail(c, src, err);
 		goto out;
 	}
 	/* Looked up, never added: readers do not write. */
-	rc = sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_MAX, probe, &probe_id, err);
+	rc = store__sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_MAX, probe, &probe_id, err);
 	if (rc < 0 || probe_id == 0)
 		goto out;
 	if ((rc = sq_last_run(c, probe_id, out, err)) < 0)
@@ -353,19 +346,23 @@ static int sq_probe_status(struct store__conn *conn, const char *probe, int64_t 
 	rc = sq_count_runs(c, probe_id, now_ms, out, err);
 out:
 	if (!sqlite3_get_autocommit(c->db))
-		sq_run(c->st[STORE__SQ_COMMIT]);
+		store__sq_run(c->st[STORE__SQ_COMMIT]);
 	return rc;
 }
 
 static void sq_close(struct store__conn *conn)
 {
-	struct sqlite_conn *c = NULL;
+	struct store__sqlite_conn *c = NULL;
 
 	if (conn == NULL)
 		return;
-	c = STORE__CONTAINER_OF(conn, struct sqlite_conn, super);
+	c = STORE__CONTAINER_OF(conn, struct store__sqlite_conn, super);
 	for (int i = 0; i < STORE__SQ_MAX; i++)
 		sqlite3_finalize(c->st[i]);
+	for (int i = 0; i < STORE__SQA_MAX; i++)
+		sqlite3_finalize(c->sta[i]);
+	for (int i = 0; i < STORE__SQM_MAX; i++)
+		sqlite3_finalize(c->stm[i]);
 	/* The last connection to close checkpoints and removes the WAL. */
 	sqlite3_close_v2(c->db);
 	store__names_clear(&c->probes);
@@ -382,7 +379,7 @@ static void sq_close(struct store__conn *conn)
  * directory (the CLI as another user) cannot open a WAL database at all.
  * Returns 0, or a negative error and a new message in *err.
  */
-static int sq_pragmas(struct sqlite_conn *c, char **err)
+static int sq_pragmas(struct store__sqlite_conn *c, char **err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0, one = 1, src = SQLITE_OK;
@@ -413,6 +410,24 @@ out:
 	return rc;
 }
 
+/* Prepares the n statements of sql into st, to be reused until close. */
+static int sq_prepare(struct store__sqlite_conn *c, const char *const *sql, sqlite3_stmt **st,
+		      int n, char **err)
+{
+	int rc = 0, src = SQLITE_OK;
+
+	for (int i = 0; i < n; i++) {
+		src = sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL);
+		if (src != SQLITE_OK) {
+			rc = store__sqlite_errno(c->db, src);
+			*err = store__strdupf("%s: cannot prepare a statement: %s", c->path,
+					      sqlite3_errmsg(c->db));
+			break;
+		}
+	}
+	return rc;
+}
+
 /*
  * Opens path: read-write (creating, switching to WAL, migrating) or, with
  * STORE_READONLY, read-only (never creating: a missing file is -ENOENT).
@@ -421,7 +436,7 @@ out:
  */
 static int sq_open(const char *path, unsigned flags, struct store__conn **out, char **err)
 {
-	struct sqlite_conn *c = NULL;
+	struct store__sqlite_conn *c = NULL;
 	struct stat sb;
 	int rc = 0, src = SQLITE_OK, oflags = SQLITE_OPEN_NOMUTEX;
 
@@ -461,16 +476,10 @@ static int sq_open(const char *path, unsigned flags, struct store__conn **out, c
 	if (!c->readonly && ((rc = sq_pragmas(c, err)) < 0 ||
 			     (rc = store__sqlite_migrate(c->db, path, err)) < 0))
 		goto out;
-	for (int i = 0; i < STORE__SQ_MAX; i++) {
-		src = sqlite3_prepare_v3(c->db, store__sqlite_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					 &c->st[i], NULL);
-		if (src != SQLITE_OK) {
-			rc = store__sqlite_errno(c->db, src);
-			*err = store__strdupf("%s: cannot prepare a statement: %s", path,
-					      sqlite3_errmsg(c->db));
-			goto out;
-		}
-	}
+	if ((rc = sq_prepare(c, store__sqlite_sql, c->st, STORE__SQ_MAX, err)) < 0 ||
+	    (rc = sq_prepare(c, store__sqlite_alert_sql, c->sta, STORE__SQA_MAX, err)) < 0 ||
+	    (rc = sq_prepare(c, store__sqlite_maint_sql, c->stm, STORE__SQM_MAX, err)) < 0)
+		goto out;
 	*out = &c->super;
 	c = NULL;
 out:
@@ -487,4 +496,10 @@ const struct store__backend store__sqlite_backend = {
 	.close = sq_close,
 	.write_batch = sq_write_batch,
 	.probe_status = sq_probe_status,
+	.alert_load = store__sq_alert_load,
+	.incidents = store__sq_incidents,
+	.incident_timeline = store__sq_incident_timeline,
+	.maint_list = store__sq_maint_list,
+	.maint_add = store__sq_maint_add,
+	.maint_end = store__sq_maint_end,
 };

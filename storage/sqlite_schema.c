@@ -40,6 +40,63 @@ static const char schema_v1[] =
 	" PRIMARY KEY (run_id, idx)) WITHOUT ROWID;";
 
 /*
+ * Schema v2: alerting. Small tables (incidents and events number in the
+ * thousands, not millions), so readability wins over bytes here. Probe names
+ * are interned in probes like runs'; maintenance keeps its probe as text,
+ * because a window may name a probe that never ran.
+ *
+ * incidents_live holds exactly what a starting daemon loads (open, or
+ * announced and not yet resolved to the channels); a query for open ones
+ * only (resolved_ms IS NULL) can use it too. events.incident_id has no
+ * foreign key on purpose: a writer batch that fails on a constraint is
+ * retried and blocks every run behind it, so only constraints that storage
+ * itself guarantees are declared. outbox_pending makes the daemon's start
+ * and retries read only the rows still waiting.
+ */
+static const char schema_v2[] =
+	"CREATE TABLE incidents ("
+	" id INTEGER PRIMARY KEY,"         /* assigned by alerting */
+	" probe_id INTEGER NOT NULL REFERENCES probes(id),"
+	" started_ms INTEGER NOT NULL,"
+	" detected_ms INTEGER NOT NULL,"
+	" resolved_ms INTEGER,"            /* NULL while open */
+	" last_failed_ms INTEGER NOT NULL,"
+	" failed_runs INTEGER NOT NULL,"
+	" latency_us INTEGER NOT NULL,"
+	" failed_step TEXT,"
+	" first_class TEXT, first_error TEXT, last_class TEXT, last_error TEXT,"
+	" flags INTEGER NOT NULL);"        /* STORE_INC_* */
+	"CREATE INDEX incidents_by_probe ON incidents (probe_id, started_ms);"
+	"CREATE INDEX incidents_live ON incidents (id)"
+	" WHERE resolved_ms IS NULL OR flags & 3 = 1;"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"         /* assigned by alerting */
+	" incident_id INTEGER,"            /* NULL for none */
+	" probe_id INTEGER NOT NULL REFERENCES probes(id),"
+	" kind TEXT,"                      /* opened, reminder, resolved, flapping */
+	" created_ms INTEGER NOT NULL,"
+	" payload TEXT);"                  /* the event as JSON */
+	"CREATE INDEX events_by_incident ON events (incident_id);"
+	"CREATE TABLE outbox ("
+	" event_id INTEGER NOT NULL REFERENCES events(id),"
+	" channel TEXT NOT NULL,"
+	" state INTEGER NOT NULL,"         /* enum store_dlv_state */
+	" attempts INTEGER NOT NULL,"
+	" next_ms INTEGER NOT NULL,"
+	" done_ms INTEGER,"                /* NULL until done */
+	" error TEXT, ref TEXT,"
+	" status INTEGER NOT NULL,"
+	" PRIMARY KEY (event_id, channel)) WITHOUT ROWID;"
+	"CREATE INDEX outbox_pending ON outbox (event_id, channel) WHERE state = 0;"
+	"CREATE TABLE maintenance ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"  /* never reused: the CLI shows ids */
+	" probe TEXT, tag TEXT,"           /* either or both */
+	" start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+	" reason TEXT,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX maintenance_by_end ON maintenance (end_ms);";
+
+/*
  * One step per schema version, applied in order, each in its own transaction
  * that also sets PRAGMA user_version, so that a crash leaves the database at
  * one version or the next, never between.
@@ -59,7 +116,16 @@ struct migration {
 
 static const struct migration migrations[] = {
 	{ 1, schema_v1, NULL },
+	{ 2, schema_v2, NULL },
 };
+
+const char *store__sqlite_schema_sql(int version)
+{
+	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
+		if (migrations[i].version == version)
+			return migrations[i].sql;
+	return NULL;
+}
 
 /* Runs a statement giving one integer (a PRAGMA, a count) into *out. Returns a sqlite rc. */
 static int query_int(sqlite3 *db, const char *sql, int64_t *out)

@@ -35,6 +35,8 @@ struct store_opts {
 	 * May be NULL. Called from the writer thread after each commit (and at
 	 * close, for what was lost) with the sequence number up to which every
 	 * submission (results and alert ops) has left the queue. Must not block.
+	 * Never called with the store's own lock held, and never after
+	 * store_close returns (at close it runs on the thread calling it).
 	 */
 	void (*committed)(uint64_t seq, void *arg);
 	void *committed_arg;
@@ -72,6 +74,7 @@ int store_submit(struct store *s, struct probe_result *r);
  */
 int store_flush(struct store *s, int timeout_ms);
 
+/* Results only: alert ops take sequence numbers but are not counted here. */
 struct store_stats {
 	uint64_t submitted;   /* results accepted by store_submit */
 	uint64_t written;     /* results committed */
@@ -194,6 +197,8 @@ void store_delivery_clear(struct store_delivery *d);
  * (may be NULL) receives the op's sequence number: it is committed once the
  * store's committed callback (store_opts.committed) reports a value >= *seq.
  * Returns 0, or a negative error (-EROFS on a read-only store; op is freed).
+ * The writer commits a queued op at once, with whatever queued before it,
+ * instead of waiting batch_ms. -EINVAL when s or op is NULL (op is freed).
  */
 int store_submit_alert(struct store *s, struct store_alert_op *op, uint64_t *seq);
 
@@ -227,7 +232,11 @@ struct store_incident_filter {
 	size_t limit;              /* 0: no limit; newest first */
 };
 
-/* Lists incidents, newest first. *out is a new array of n entries (each cleared by store_incident_clear). */
+/*
+ * Lists incidents, newest (by started_ms, then id) first; f may be NULL for
+ * all. *out is a new array of n entries (each cleared by store_incident_clear,
+ * then the array freed), NULL when n is 0. Works on a read-only store.
+ */
 int store_incidents(struct store *s, const struct store_incident_filter *f,
 		    struct store_incident **out, size_t *n);
 
@@ -266,14 +275,21 @@ struct store_maint {
 void store_maint_clear(struct store_maint *m);
 void store_maints_free(struct store_maint *v, size_t n);
 
-/* Adds a window (m->id is ignored); returns 0 and its new id in *id. A direct write, not queued. */
+/*
+ * Adds a window (m->id is ignored); returns 0 and its new id in *id. A direct write, not queued.
+ * m->created_ms 0 means now. -EINVAL when it names neither probe nor tag, or
+ * end_ms <= start_ms; -EROFS on a read-only store.
+ */
 int store_maint_add(struct store *s, const struct store_maint *m, int64_t *id);
 /*
  * Lists windows by id. active_at_ms > 0: only those with start_ms <= it < end_ms;
  * 0: all. *out is a new array.
  */
 int store_maint_list(struct store *s, int64_t active_at_ms, struct store_maint **out, size_t *n);
-/* Ends window id at now_ms (when it has not ended already). Returns 0, or -ENOENT. */
+/*
+ * Ends window id at now_ms (when it has not ended already: then it is left as
+ * it is and 0 returned). Returns 0, or -ENOENT (-EROFS on a read-only store).
+ */
 int store_maint_end(struct store *s, int64_t id, int64_t now_ms);
 
 #endif

@@ -35,7 +35,25 @@ struct store__conn {
 	const struct store__backend *be;
 };
 
-#define STORE__BACKEND_VERSION 1
+/*
+ * One queued submission: a result (store_submit) or an alert op
+ * (store_submit_alert). The ring holds these by value, so queueing a result
+ * costs no allocation beyond the result itself.
+ */
+enum store__item_kind {
+	STORE__ITEM_RESULT,
+	STORE__ITEM_ALERT,
+};
+
+struct store__item {
+	int kind;                             /* enum store__item_kind */
+	union {
+		struct probe_result *result;
+		struct store_alert_op *alert;
+	} u;
+};
+
+#define STORE__BACKEND_VERSION 2
 
 /*
  * A storage backend, registered by scheme in store.c's table. Backends speak
@@ -58,12 +76,13 @@ struct store__backend {
 	void (*close)(struct store__conn *c);
 
 	/*
-	 * Optional (NULL on read-only backends). Writes the n results of rs
-	 * (borrowed) in one transaction: all of them or, returning a negative
-	 * error and a new message in *err, none. -EBUSY means another writer held
-	 * the database for longer than the backend's own wait.
+	 * Optional (NULL on read-only backends). Writes the n items (borrowed),
+	 * in order, in one transaction: all of them or, returning a negative
+	 * error and a new message in *err, none. A result is inserted as a run;
+	 * an alert op as store_alert_op documents. -EBUSY means another writer
+	 * held the database for longer than the backend's own wait.
 	 */
-	int (*write_batch)(struct store__conn *c, struct probe_result *const *rs, size_t n,
+	int (*write_batch)(struct store__conn *c, const struct store__item *items, size_t n,
 			   char **err);
 
 	/*
@@ -72,6 +91,27 @@ struct store__backend {
 	 */
 	int (*probe_status)(struct store__conn *c, const char *probe, int64_t now_ms,
 			    struct store_status *out, char **err);
+
+	/*
+	 * Optional readers, each as its store_* function documents, with out
+	 * zeroed by the caller. On failure they leave nothing allocated in out
+	 * and set a new message in *err (-ENOENT included).
+	 */
+	int (*alert_load)(struct store__conn *c, struct store_alert_state *out, char **err);
+	int (*incidents)(struct store__conn *c, const struct store_incident_filter *f,
+			 struct store_incident **out, size_t *n, char **err);
+	int (*incident_timeline)(struct store__conn *c, int64_t id, struct store_timeline *out,
+				 char **err);
+	int (*maint_list)(struct store__conn *c, int64_t active_at_ms, struct store_maint **out,
+			  size_t *n, char **err);
+
+	/*
+	 * Optional direct writes (NULL on read-only backends), each one short
+	 * transaction of its own, as store_maint_add and store_maint_end document.
+	 */
+	int (*maint_add)(struct store__conn *c, const struct store_maint *m, int64_t *id,
+			 char **err);
+	int (*maint_end)(struct store__conn *c, int64_t id, int64_t now_ms, char **err);
 };
 
 extern const struct store__backend store__sqlite_backend;
@@ -99,7 +139,7 @@ static inline void store__be_close(struct store__conn *c)
 		c->be->close(c);
 }
 
-static inline int store__be_write_batch(struct store__conn *c, struct probe_result *const *rs,
+static inline int store__be_write_batch(struct store__conn *c, const struct store__item *items,
 					size_t n, char **err)
 {
 	int rc;
@@ -108,7 +148,7 @@ static inline int store__be_write_batch(struct store__conn *c, struct probe_resu
 	if (c->be->write_batch == NULL)
 		rc = -ENOTSUP;
 	else
-		rc = c->be->write_batch(c, rs, n, err);
+		rc = c->be->write_batch(c, items, n, err);
 	if (rc < 0 && *err == NULL)
 		*err = store__strdupf("%s backend cannot write (error %d)", c->be->name, rc);
 	return rc;
@@ -129,6 +169,65 @@ static inline int store__be_probe_status(struct store__conn *c, const char *prob
 	return rc;
 }
 
+/*
+ * The optional readers and direct writes: -ENOTSUP when the backend lacks the
+ * method, and a message whenever they fail.
+ */
+static inline int store__be_fail(struct store__conn *c, int rc, const char *what, char **err)
+{
+	if (rc < 0 && *err == NULL)
+		*err = store__strdupf("%s backend cannot %s (error %d)", c->be->name, what, rc);
+	return rc;
+}
+
+static inline int store__be_alert_load(struct store__conn *c, struct store_alert_state *out,
+				       char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->alert_load == NULL ? -ENOTSUP
+				 : c->be->alert_load(c, out, err), "read", err);
+}
+
+static inline int store__be_incidents(struct store__conn *c, const struct store_incident_filter *f,
+				      struct store_incident **out, size_t *n, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->incidents == NULL ? -ENOTSUP
+				 : c->be->incidents(c, f, out, n, err), "read", err);
+}
+
+static inline int store__be_incident_timeline(struct store__conn *c, int64_t id,
+					      struct store_timeline *out, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->incident_timeline == NULL ? -ENOTSUP
+				 : c->be->incident_timeline(c, id, out, err), "read", err);
+}
+
+static inline int store__be_maint_list(struct store__conn *c, int64_t active_at_ms,
+				       struct store_maint **out, size_t *n, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->maint_list == NULL ? -ENOTSUP
+				 : c->be->maint_list(c, active_at_ms, out, n, err), "read", err);
+}
+
+static inline int store__be_maint_add(struct store__conn *c, const struct store_maint *m,
+				      int64_t *id, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->maint_add == NULL ? -ENOTSUP
+				 : c->be->maint_add(c, m, id, err), "write", err);
+}
+
+static inline int store__be_maint_end(struct store__conn *c, int64_t id, int64_t now_ms,
+				      char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->maint_end == NULL ? -ENOTSUP
+				 : c->be->maint_end(c, id, now_ms, err), "write", err);
+}
+
 /* ------------------------------------------------------------------ the store */
 
 /*
@@ -147,15 +246,25 @@ struct store {
 	struct store__conn *conn;     /* owned */
 	uv_mutex_t db_lock;           /* serialises every use of conn */
 
-	/* Guarded by lock. */
+	void (*committed)(uint64_t seq, void *arg);  /* opts.committed, may be NULL */
+	void *committed_arg;
+
+	/*
+	 * Guarded by lock. Sequence numbers count every accepted submission,
+	 * results and alert ops alike (submitted), and every one that left the
+	 * queue (done_seq); the results-only counters feed store_get_stats.
+	 */
 	uv_mutex_t lock;
 	uv_cond_t wake;               /* to the writer: work, a flush, or stop */
 	uv_cond_t progress;           /* from the writer: done_seq moved */
-	struct probe_result **ring;   /* owned, with the results in it: a FIFO */
-	size_t cap, head, count;
-	uint64_t head_since_ns;       /* uv_hrtime() when the oldest waiting result came */
-	uint64_t submitted, written, dropped;
-	uint64_t done_seq;            /* results that left the queue: written, or lost at close */
+	struct store__item *ring;     /* owned, with what is in it: a FIFO */
+	size_t cap, head, count;      /* count: items, results and alert ops */
+	size_t nalerts;               /* alert ops among the count */
+	uint64_t head_since_ns;       /* uv_hrtime() when the oldest waiting item came */
+	uint64_t submitted;           /* accepted submissions: the last sequence number given */
+	uint64_t alerts_submitted;    /* alert ops among them */
+	uint64_t written, dropped;    /* results committed; results refused or lost */
+	uint64_t done_seq;            /* submissions that left the queue: written, or lost at close */
 	uint64_t flush_seq;           /* a flush waits for done_seq to reach this */
 	uint64_t close_deadline_ns;   /* with stop: when to give up on failing writes */
 	bool failing;
@@ -163,6 +272,13 @@ struct store {
 	bool running;                 /* thread was created and not yet joined */
 	uv_thread_t thread;
 };
+
+/*
+ * Returns v (an array of elements of size bytes, *cap allocated) with room
+ * for element n, doubling it when full (new slots zeroed). NULL when out of
+ * memory, v then unchanged. (alert_types.c)
+ */
+void *store__grow(void *v, size_t size, size_t n, size_t *cap);
 
 /* Calls the store's log function, if any, with a formatted line. Any thread. */
 void store__logf(struct store *s, int prio, const char *fmt, ...)
@@ -173,8 +289,9 @@ int store__queue_init(struct store *s);
 
 /*
  * Writes what waits, retrying failures for STORE__CLOSE_BUDGET_MS, then stops
- * and joins the writer (starting it first when results wait and it never
- * ran). What still waits is counted as dropped, logged and freed.
+ * and joins the writer (starting it first when items wait and it never
+ * ran). What still waits is logged and freed (results counted as dropped),
+ * and the committed callback learns that it left the queue.
  */
 void store__writer_stop(struct store *s);
 

@@ -1,4 +1,4 @@
-/* store.c - opening and closing a store, choosing its backend by path, and the readers. */
+/* store.c - opening and closing a store, choosing its backend by path, the readers and the direct writes. */
 #include "storage/storage.h"
 #include "storage/storage_int.h"
 
@@ -123,6 +123,8 @@ int store_open(const struct store_opts *opts, struct store **out, char **err)
 	s->batch_ms = opts->batch_ms > 0 ? opts->batch_ms : STORE__BATCH_MS;
 	s->log = opts->log;
 	s->log_arg = opts->log_arg;
+	s->committed = opts->committed;
+	s->committed_arg = opts->committed_arg;
 	if ((rc = store__queue_init(s)) < 0)
 		goto out;
 	locks = true;
@@ -160,6 +162,42 @@ void store_close(struct store *s)
 }
 
 /*
+ * Runs call, a store__be_* wrapper (which gives an rc and may set err), with
+ * s->db_lock held, so that it is serialised with the writer's batches, and
+ * stores its rc in rc.
+ */
+#define LOCKED(s, rc, call)                     \
+	do {                                    \
+		uv_mutex_lock(&(s)->db_lock);   \
+		(rc) = (call);                  \
+		uv_mutex_unlock(&(s)->db_lock); \
+	} while (0)
+
+/*
+ * Ends a backend call: logs a failure (rc < 0, except -ENOENT when
+ * enoent_answers says that is an answer) as "cannot WHAT PATH: ERR", WHAT
+ * being what_fmt formatted. Frees err (stolen). Returns rc.
+ */
+static int logged(struct store *s, int rc, char *err, bool enoent_answers, const char *what_fmt,
+		  ...) __attribute__((format(printf, 5, 6)));
+
+static int logged(struct store *s, int rc, char *err, bool enoent_answers, const char *what_fmt,
+		  ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (rc < 0 && !(rc == -ENOENT && enoent_answers)) {
+		va_start(ap, what_fmt);
+		vsnprintf(what, sizeof(what), what_fmt, ap);
+		va_end(ap);
+		store__logf(s, LOG_ERR, "cannot %s %s: %s", what, s->path, err);
+	}
+	free(err);
+	return rc;
+}
+
+/*
  * Reads one probe's status through the backend. Serialised with the writer's
  * batches on db_lock, so it may wait for one batch (including the backend's
  * own busy wait) on a writable store; a read-only store never waits for
@@ -173,20 +211,11 @@ int store_probe_status(struct store *s, const char *probe, int64_t now_ms,
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (out == NULL || s == NULL || probe == NULL) {
-		rc = -EINVAL;
-		goto out;
-	}
-	uv_mutex_lock(&s->db_lock);
-	rc = store__be_probe_status(s->conn, probe, now_ms, out, &err);
-	uv_mutex_unlock(&s->db_lock);
-	if (rc < 0) {
-		store__logf(s, LOG_ERR, "cannot read the status of %s from %s: %s", probe,
-			    s->path, err);
+	if (out == NULL || s == NULL || probe == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_probe_status(s->conn, probe, now_ms, out, &err));
+	if ((rc = logged(s, rc, err, false, "read the status of %s from", probe)) < 0)
 		store_status_clear(out);
-	}
-out:
-	free(err);
 	return rc;
 }
 
@@ -197,4 +226,110 @@ void store_status_clear(struct store_status *st)
 	free(st->error_class);
 	free(st->error);
 	memset(st, 0, sizeof(*st));
+}
+
+/* ------------------------------------------------------------------ alerting's readers and direct writes */
+
+/*
+ * Each of these is serialised with the writer's batches on db_lock, like
+ * store_probe_status, and logs its failure (but not -ENOENT, which is an
+ * answer) before returning it.
+ */
+
+int store_alert_load(struct store *s, struct store_alert_state *out)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (out == NULL || s == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_alert_load(s->conn, out, &err));
+	if ((rc = logged(s, rc, err, false, "read the alerting state from")) < 0)
+		store_alert_state_clear(out);
+	return rc;
+}
+
+int store_incidents(struct store *s, const struct store_incident_filter *f,
+		    struct store_incident **out, size_t *n)
+{
+	static const struct store_incident_filter all = { 0 };
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (out == NULL || n == NULL || s == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_incidents(s->conn, f ? f : &all, out, n, &err));
+	return logged(s, rc, err, false, "read incidents from");
+}
+
+int store_incident_timeline(struct store *s, int64_t id, struct store_timeline *out)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (out == NULL || s == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_incident_timeline(s->conn, id, out, &err));
+	if ((rc = logged(s, rc, err, true, "read incident %lld from", (long long)id)) < 0)
+		store_timeline_clear(out);
+	return rc;
+}
+
+int store_maint_list(struct store *s, int64_t active_at_ms, struct store_maint **out, size_t *n)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (out == NULL || n == NULL || s == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_maint_list(s->conn, active_at_ms, out, n, &err));
+	return logged(s, rc, err, false, "read maintenance windows from");
+}
+
+/*
+ * A window must match something (a probe, a tag or both) and last a while:
+ * one with end_ms <= start_ms could never be active. A read-only store gives
+ * -EROFS. The write waits for another process's writer (the daemon) for the
+ * backend's busy timeout at most.
+ */
+int store_maint_add(struct store *s, const struct store_maint *m, int64_t *id)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || m == NULL || id == NULL || (m->probe == NULL && m->tag == NULL) ||
+	    m->end_ms <= m->start_ms)
+		return -EINVAL;
+	if (s->flags & STORE_READONLY)
+		return -EROFS;
+	LOCKED(s, rc, store__be_maint_add(s->conn, m, id, &err));
+	return logged(s, rc, err, false, "add a maintenance window to");
+}
+
+/* Ending a window that has already ended (end_ms <= now_ms) changes nothing and returns 0. */
+int store_maint_end(struct store *s, int64_t id, int64_t now_ms)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (s->flags & STORE_READONLY)
+		return -EROFS;
+	LOCKED(s, rc, store__be_maint_end(s->conn, id, now_ms, &err));
+	return logged(s, rc, err, true, "end maintenance window %lld in", (long long)id);
 }

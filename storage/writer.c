@@ -11,28 +11,41 @@
 #define RING_MIN 1024
 
 /*
- * The queue is a ring of result pointers guarded by s->lock. The loop's
- * thread appends (store_submit) and only the writer removes, and only from
- * the head, after the batch it copied from there has committed: while a batch
- * is written the results stay queued, so a failed batch loses nothing and is
- * simply tried again.
+ * The queue is a ring of items (a result or an alert op) guarded by s->lock.
+ * The loop's thread appends (store_submit, store_submit_alert) and only the
+ * writer removes, and only from the head, after the batch it copied from
+ * there has committed: while a batch is written its items stay queued, so a
+ * failed batch loses nothing and is simply tried again.
  */
 
-static struct probe_result *ring_at(const struct store *s, size_t i)
+static struct store__item ring_at(const struct store *s, size_t i)
 {
 	return s->ring[(s->head + i) % s->cap];
 }
 
-/* Appends r (s->count < s->max_pending). Returns 0 or -ENOMEM. Called with lock held. */
-static int ring_push(struct store *s, struct probe_result *r)
+/* Frees what it holds. */
+static void item_free(struct store__item it)
+{
+	if (it.kind == STORE__ITEM_ALERT)
+		store_alert_op_free(it.u.alert);
+	else
+		probe_result_free(it.u.result);
+}
+
+/*
+ * Appends it. The caller has checked max_pending for results; alert ops may
+ * go past it. Returns 0 or -ENOMEM. Called with lock held.
+ */
+static int ring_push(struct store *s, struct store__item it)
 {
 	if (s->count == s->cap) {
 		/* Doubling is rare (a handful of times per outage), so the copy under
-		 * the lock is short; the ring never needs more than max_pending slots. */
+		 * the lock is short. Results alone never need more than max_pending
+		 * slots; alert ops beyond it grow the ring past it. */
 		size_t cap = s->cap ? s->cap * 2 : RING_MIN;
-		struct probe_result **ring = NULL;
+		struct store__item *ring = NULL;
 
-		if (cap > s->max_pending)
+		if (cap > s->max_pending && s->max_pending > s->count)
 			cap = s->max_pending;
 		ring = malloc(cap * sizeof(*ring));
 		if (ring == NULL)
@@ -44,12 +57,12 @@ static int ring_push(struct store *s, struct probe_result *r)
 		s->cap = cap;
 		s->head = 0;
 	}
-	s->ring[(s->head + s->count) % s->cap] = r;
+	s->ring[(s->head + s->count) % s->cap] = it;
 	s->count++;
 	return 0;
 }
 
-/* Removes the n oldest results (their pointers are the caller's). Called with lock held. */
+/* Removes the n oldest items (what they hold is the caller's). Called with lock held. */
 static void ring_pop(struct store *s, size_t n)
 {
 	s->head = (s->head + n) % s->cap;
@@ -80,7 +93,11 @@ static uint64_t writer_ready_at(const struct store *s, const struct writer *w, u
 		at = w->retry_at_ns;
 		if (s->stop && s->close_deadline_ns < at)
 			at = s->close_deadline_ns;
-	} else if (s->stop || s->count >= STORE__BATCH_MAX || s->flush_seq > s->done_seq) {
+	} else if (s->stop || s->count >= STORE__BATCH_MAX || s->flush_seq > s->done_seq ||
+		   s->nalerts > 0) {
+		/* An alert op does not wait for batch_ms: its events are delivered
+		 * only once committed, and alert latency matters more than
+		 * transactions per second. What queued before it goes along. */
 		at = now;
 	} else {
 		at = s->head_since_ns + (uint64_t)s->batch_ms * NS_PER_MS;
@@ -89,19 +106,22 @@ static uint64_t writer_ready_at(const struct store *s, const struct writer *w, u
 }
 
 /*
- * The batch of the n oldest results committed: log the end of a failure
- * streak, publish, free. Called with lock held; returns with it held.
+ * The batch of the n oldest items (nalerts of them alert ops) committed: log
+ * the end of a failure streak, publish, tell the committed callback, free.
+ * Called with lock held; returns with it held.
  */
-static void writer_committed(struct store *s, struct writer *w, struct probe_result **batch,
-			     size_t n, uint64_t start, uint64_t now)
+static void writer_committed(struct store *s, struct writer *w, const struct store__item *batch,
+			     size_t n, size_t nalerts, uint64_t start, uint64_t now)
 {
+	uint64_t done = 0;
 	char *msg = NULL;
 
 	if (s->failing) {
 		/* Logged before the results are published as written, so that
 		 * whoever sees them written (a flush) also sees the line. */
 		msg = store__strdupf("writing to %s works again after %.1f s; %zu results had waited",
-				     s->path, (double)(now - w->streak_since_ns) / 1e9, s->count);
+				     s->path, (double)(now - w->streak_since_ns) / 1e9,
+				     s->count - s->nalerts);
 		s->failing = false;
 		w->backoff_ms = 0;
 		uv_mutex_unlock(&s->lock);
@@ -109,15 +129,22 @@ static void writer_committed(struct store *s, struct writer *w, struct probe_res
 		uv_mutex_lock(&s->lock);
 	}
 	ring_pop(s, n);
-	s->written += n;
+	s->nalerts -= nalerts;
+	s->written += n - nalerts;
 	s->done_seq += n;
+	done = s->done_seq;
 	/* What is left came while this batch was written (or did not fit in it):
 	 * it has waited since about the start of this batch. */
 	s->head_since_ns = start;
 	uv_cond_broadcast(&s->progress);
 	uv_mutex_unlock(&s->lock);
+	/* Outside the lock: the callback may take a lock of its own or wake a
+	 * loop. Only this thread calls it while the writer runs, so the values
+	 * it sees never go backwards. */
+	if (s->committed != NULL)
+		s->committed(done, s->committed_arg);
 	for (size_t i = 0; i < n; i++)
-		probe_result_free(batch[i]);
+		item_free(batch[i]);
 	free(msg);
 	uv_mutex_lock(&s->lock);
 }
@@ -134,7 +161,7 @@ static bool writer_failed(struct store *s, struct writer *w, const char *err, ui
 
 	if (!s->failing) {
 		msg = store__strdupf("cannot write to %s: %s; keeping %zu results in memory and "
-				     "retrying", s->path, err, s->count);
+				     "retrying", s->path, err, s->count - s->nalerts);
 		uv_mutex_unlock(&s->lock);
 		store__logf(s, LOG_ERR, "%s", msg ? msg : "cannot write");
 		uv_mutex_lock(&s->lock);
@@ -152,20 +179,22 @@ static bool writer_failed(struct store *s, struct writer *w, const char *err, ui
 }
 
 /*
- * Writes the oldest results (up to a batch) in one transaction. They stay
+ * Writes the oldest items (up to a batch) in one transaction. They stay
  * queued meanwhile; only a commit removes them. Called with lock held, which
  * it drops around the write. Returns true when the writer should give up.
  */
-static bool writer_batch(struct store *s, struct writer *w, struct probe_result **batch)
+static bool writer_batch(struct store *s, struct writer *w, struct store__item *batch)
 {
-	size_t n = s->count < STORE__BATCH_MAX ? s->count : STORE__BATCH_MAX;
+	size_t n = s->count < STORE__BATCH_MAX ? s->count : STORE__BATCH_MAX, nalerts = 0;
 	uint64_t start = uv_hrtime(), now = 0;
 	char *err = NULL;
 	bool give_up = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		batch[i] = ring_at(s, i);
+		nalerts += batch[i].kind == STORE__ITEM_ALERT;
+	}
 	uv_mutex_unlock(&s->lock);
 	uv_mutex_lock(&s->db_lock);
 	rc = store__be_write_batch(s->conn, batch, n, &err);
@@ -173,7 +202,7 @@ static bool writer_batch(struct store *s, struct writer *w, struct probe_result 
 	now = uv_hrtime();
 	uv_mutex_lock(&s->lock);
 	if (rc == 0)
-		writer_committed(s, w, batch, n, start, now);
+		writer_committed(s, w, batch, n, nalerts, start, now);
 	else
 		give_up = writer_failed(s, w, err, start, now);
 	free(err);
@@ -181,15 +210,15 @@ static bool writer_batch(struct store *s, struct writer *w, struct probe_result 
 }
 
 /*
- * The writer: waits for results, lets them gather for batch_ms (or until a
- * batch is full, a flush asks, or the store closes), writes, and on failure
- * retries the same results with a doubling backoff. It exits once stopped and
- * empty, or stopped, failing and past the close deadline.
+ * The writer: waits for items, lets results gather for batch_ms (or until a
+ * batch is full, an alert op or a flush asks, or the store closes), writes,
+ * and on failure retries the same items with a doubling backoff. It exits
+ * once stopped and empty, or stopped, failing and past the close deadline.
  */
 static void writer_main(void *arg)
 {
 	struct store *s = arg;
-	struct probe_result *batch[STORE__BATCH_MAX];
+	struct store__item batch[STORE__BATCH_MAX];
 	struct writer w = { 0 };
 
 	uv_mutex_lock(&s->lock);
@@ -279,7 +308,8 @@ int store_submit(struct store *s, struct probe_result *r)
 		goto out;
 	}
 	uv_mutex_lock(&s->lock);
-	rc = s->count >= s->max_pending ? -ENOBUFS : ring_push(s, r);
+	rc = s->count - s->nalerts >= s->max_pending
+		? -ENOBUFS : ring_push(s, (struct store__item){ STORE__ITEM_RESULT, { .result = r } });
 	if (rc < 0) {
 		s->dropped++;
 	} else {
@@ -298,6 +328,43 @@ out:
 	return rc;
 }
 
+/*
+ * Like store_submit, but an alert op is never refused for a full queue, and
+ * it wakes the writer at once (writer_ready_at does not let it wait batch_ms).
+ */
+int store_submit_alert(struct store *s, struct store_alert_op *op, uint64_t *seq)
+{
+	int rc = 0;
+
+	if (seq != NULL)
+		*seq = 0;
+	if (s == NULL || op == NULL) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (s->flags & STORE_READONLY) {
+		rc = -EROFS;
+		goto out;
+	}
+	uv_mutex_lock(&s->lock);
+	rc = ring_push(s, (struct store__item){ STORE__ITEM_ALERT, { .alert = op } });
+	if (rc == 0) {
+		op = NULL;
+		s->nalerts++;
+		s->alerts_submitted++;
+		s->submitted++;
+		if (seq != NULL)
+			*seq = s->submitted;
+		if (s->count == 1)
+			s->head_since_ns = uv_hrtime();
+		uv_cond_signal(&s->wake);
+	}
+	uv_mutex_unlock(&s->lock);
+out:
+	store_alert_op_free(op);
+	return rc;
+}
+
 int store_flush(struct store *s, int timeout_ms)
 {
 	uint64_t target = 0, deadline = 0, now = 0;
@@ -308,7 +375,7 @@ int store_flush(struct store *s, int timeout_ms)
 		goto out;
 	}
 	uv_mutex_lock(&s->lock);
-	/* Every accepted result is either queued or done, in order. */
+	/* Every accepted submission is either queued or done, in order. */
 	target = s->submitted;
 	if (s->done_seq >= target)
 		goto unlock;
@@ -344,10 +411,12 @@ void store_get_stats(struct store *s, struct store_stats *out)
 	if (s == NULL)
 		return;
 	uv_mutex_lock(&s->lock);
-	out->submitted = s->submitted;
+	/* Results only, as storage.h documents them: alert ops have sequence
+	 * numbers but no place in these counters. */
+	out->submitted = s->submitted - s->alerts_submitted;
 	out->written = s->written;
 	out->dropped = s->dropped;
-	out->pending = s->count;
+	out->pending = s->count - s->nalerts;
 	out->failing = s->failing;
 	uv_mutex_unlock(&s->lock);
 }
@@ -355,7 +424,8 @@ void store_get_stats(struct store *s, struct store_stats *out)
 void store__writer_stop(struct store *s)
 {
 	bool start = false;
-	size_t lost = 0;
+	size_t lost = 0, lost_alerts = 0;
+	uint64_t done = 0;
 	int rc = 0;
 
 	uv_mutex_lock(&s->lock);
@@ -377,17 +447,26 @@ void store__writer_stop(struct store *s)
 	}
 	/* The writer gave up (or never ran): what is left is lost. */
 	lost = s->count;
+	lost_alerts = s->nalerts;
 	for (size_t i = 0; i < lost; i++)
-		probe_result_free(ring_at(s, i));
+		item_free(ring_at(s, i));
 	if (lost > 0)
 		ring_pop(s, lost);
-	s->dropped += lost;
+	s->nalerts = 0;
+	s->dropped += lost - lost_alerts;
 	s->done_seq += lost;
+	done = s->done_seq;
 	uv_cond_broadcast(&s->progress);
 	uv_mutex_unlock(&s->lock);
-	if (lost > 0)
+	if (lost > lost_alerts)
 		store__logf(s, LOG_ERR, "%zu results could not be written to %s and are lost",
-			    lost, s->path);
+			    lost - lost_alerts, s->path);
+	if (lost_alerts > 0)
+		store__logf(s, LOG_ERR, "%zu alert updates (incidents, events, deliveries) could "
+			    "not be written to %s and are lost", lost_alerts, s->path);
+	/* The writer is joined: this thread is the only caller now. */
+	if (lost > 0 && s->committed != NULL)
+		s->committed(done, s->committed_arg);
 }
 
 void store__queue_free(struct store *s)

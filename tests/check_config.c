@@ -251,6 +251,60 @@ START_TEST(main_config_collects_errors_from_every_file)
 }
 END_TEST
 
+START_TEST(channels_and_alert_settings_are_checked_with_positions)
+{
+	struct cfg *c;
+	char sub[4096];
+
+	setenv("CANARY_TEST_HOOK", "https://hooks.example.org/services/T/B/s3cr3t-hook", 1);
+	t_writef(dir, "canary.json",
+		 "{ \"state_dir\": \"state\",\n"
+		 "  \"defaults\": { \"alert\": { \"after\": 0, \"channels\": [\"slak\"] } },\n"
+		 "  \"channels\": {\n"
+		 "    \"slack\": { \"type\": \"slack\", \"webhok_url\": \"${env:CANARY_TEST_HOOK}\" },\n"
+		 "    \"bad\": { \"type\": \"smoke\" } } }\n");
+	snprintf(sub, sizeof(sub), "%s/probes.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "probes.d/a.json", "{ \"url\": \"http://127.0.0.1/\",\n"
+					 "  \"alert\": { \"channels\": [\"nope\"], \"flap_window\": \"x\" } }\n");
+	char *out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 28, "\"after\" must be a whole number from 1 to 1000");
+	has_diag(out, "canary.json", 2, 53, "no channel named \"slak\" in \"channels\"");
+	has_diag(out, "canary.json", 4, 5, "\"webhook_url\" is required");
+	has_diag(out, "canary.json", 4, 33, "unknown key \"webhok_url\" in a slack channel (did you mean \"webhook_url\"?)");
+	has_diag(out, "canary.json", 5, 14, "unknown channel type \"smoke\"");
+	has_diag(out, "probes.d/a.json", 2, 27, "no channel named \"nope\" in \"channels\"");
+	has_diag(out, "probes.d/a.json", 2, 36, "\"flap_window\" must be a duration");
+	/* The secret is resolved but never quoted. */
+	ck_assert_ptr_null(strstr(out, "s3cr3t-hook"));
+	free(out);
+
+	t_writef(dir, "canary.json",
+		 "{ \"state_dir\": \"state\",\n"
+		 "  \"defaults\": { \"alert\": { \"after\": 3, \"remind_every\": \"1h\", \"channels\": [\"slack\"] } },\n"
+		 "  \"channels\": { \"slack\": { \"type\": \"slack\", \"webhook_url\": \"${env:CANARY_TEST_HOOK}\" } } }\n");
+	t_writef(dir, "probes.d/a.json", "{ \"url\": \"http://127.0.0.1/\", \"alert\": { \"recover_after\": 2 } }\n");
+	out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	ck_assert_int_eq(c->alert.after, 3);
+	ck_assert_int_eq(c->alert.remind_every_ms, 3600000);
+	ck_assert_int_eq(c->nchannel_secrets, 1);
+	ck_assert_str_eq(c->channel_secrets[0], "https://hooks.example.org/services/T/B/s3cr3t-hook");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(c->channels, "slack"), "webhook_url")),
+			 "https://hooks.example.org/services/T/B/s3cr3t-hook");
+	struct alert_policy pol;
+	ck_assert_int_eq(alert_policy_parse(json_object_get(c->probes[0]->raw, "alert"), &c->alert, &pol, NULL, NULL), 0);
+	ck_assert_int_eq(pol.after, 3);
+	ck_assert_int_eq(pol.recover_after, 2);
+	ck_assert_int_eq(pol.nchannels, 1);
+	alert_policy_clear(&pol);
+	cfg_free(c);
+	free(out);
+	unsetenv("CANARY_TEST_HOOK");
+}
+END_TEST
+
 START_TEST(main_config_applies_defaults_and_paths)
 {
 	struct cfg *c;
@@ -310,6 +364,7 @@ Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, main_config_collects_errors_from_every_file);
 	tcase_add_test(tc, main_config_applies_defaults_and_paths);
+	tcase_add_test(tc, channels_and_alert_settings_are_checked_with_positions);
 	tcase_add_test(tc, missing_probes_dir_is_reported);
 	suite_add_tcase(s, tc);
 	return s;

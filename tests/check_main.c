@@ -8,7 +8,7 @@ int main(void)
 	Suite *(*const suites[])(void) = {
 		duration_suite, tmpl_suite, jpath_suite, assert_suite, config_suite,
 		storage_suite,  engine_suite, cli_suite, alert_store_suite, channels_suite,
-		alert_suite, cli_alert_suite,
+		alert_suite, cli_alert_suite, alertfx_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 

@@ -116,14 +116,8 @@ static struct store *open_store(unsigned flags, size_t max_pending, int batch_ms
 		.path = dbpath, .flags = flags, .max_pending = max_pending,
 		.batch_ms = batch_ms, .log = log_cb,
 	};
-	struct store *s = NULL;
-	char *err = NULL;
-	int rc = store_open(&o, &s, &err);
 
-	ck_assert_msg(rc == 0, "store_open: %d (%s)", rc, err ? err : "no message");
-	ck_assert_ptr_null(err);
-	ck_assert_ptr_nonnull(s);
-	return s;
+	return t_store_open(&o);
 }
 
 static struct store *open_writer(size_t max_pending, int batch_ms)
@@ -170,37 +164,6 @@ static void submit(struct store *s, struct probe_result *r)
 	ck_assert_int_eq(store_submit(s, r), 0);
 }
 
-static sqlite3 *raw_open(void)
-{
-	sqlite3 *db = NULL;
-
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-					 NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
-}
-
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(db));
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* The first column of the first row as text, in buf. */
 static const char *raw_text(sqlite3 *db, const char *sql, char *buf, size_t size)
 {
@@ -216,11 +179,7 @@ static const char *raw_text(sqlite3 *db, const char *sql, char *buf, size_t size
 /* One-off count on a fresh connection. */
 static int64_t count(const char *sql)
 {
-	sqlite3 *db = raw_open();
-	int64_t n = raw_int(db, sql);
-
-	sqlite3_close(db);
-	return n;
+	return t_db_file_int(dbpath, sql);
 }
 
 /* Column i is text want, or NULL when want is. */
@@ -245,20 +204,6 @@ static void col_int(sqlite3_stmt *st, int i, int64_t want, int row)
 		      (const char *)sqlite3_column_text(st, i));
 }
 
-/* Polls the stats (bounded) until failing is want. */
-static bool wait_failing(struct store *s, bool want, int max_ms)
-{
-	struct store_stats st;
-
-	for (int waited = 0; waited <= max_ms; waited += 10) {
-		store_get_stats(s, &st);
-		if (st.failing == want)
-			return true;
-		uv_sleep(10);
-	}
-	return false;
-}
-
 static struct store_status status_of(struct store *s, const char *probe, int64_t now_ms)
 {
 	struct store_status st;
@@ -278,12 +223,12 @@ START_TEST(open_creates_wal_v1)
 	ck_assert_int_ne(access(dbpath, F_OK), 0);
 	s = open_store(0, 0, 0);
 	ck_assert_int_eq(access(dbpath, F_OK), 0);
-	db = raw_open();
-	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 1);
+	db = t_db_open(dbpath);
+	ck_assert_int_eq(t_db_int(db, "PRAGMA user_version"), STORE__SQLITE_SCHEMA);
 	ck_assert_str_eq(raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				 " name IN ('probes', 'step_names', 'runs', 'steps')"), 4);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 				 " AND name = 'runs_by_probe'"), 1);
 	sqlite3_close(db);
 	store_close(s);
@@ -310,7 +255,7 @@ START_TEST(reopen_keeps_rows)
 	ck_assert_int_eq(count("SELECT count(*) FROM runs"), 3);
 	ck_assert_int_eq(count("SELECT count(*) FROM probes"), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM step_names"), 1);
-	ck_assert_int_eq(count("PRAGMA user_version"), 1);
+	ck_assert_int_eq(count("PRAGMA user_version"), STORE__SQLITE_SCHEMA);
 }
 END_TEST
 
@@ -318,22 +263,22 @@ START_TEST(newer_schema_refused)
 {
 	struct store_opts o = { .path = dbpath };
 	struct store *s = NULL;
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 	char *err = NULL, buf[32];
 	int rc = 0;
 
-	raw_exec(db, "PRAGMA user_version = 99");
+	t_db_exec(db, "PRAGMA user_version = 99");
 	sqlite3_close(db);
 	rc = store_open(&o, &s, &err);
 	ck_assert_int_eq(rc, -EPROTO);
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_nonnull(err);
-	ck_assert_msg(strstr(err, "99") && strstr(err, "(1)") && strstr(err, dbpath),
+	ck_assert_msg(strstr(err, "99") && strstr(err, "(2)") && strstr(err, dbpath),
 		      "message: %s", err);
 	free(err);
 	/* Left as it was: not switched to WAL, not migrated. */
-	db = raw_open();
-	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 99);
+	db = t_db_open(dbpath);
+	ck_assert_int_eq(t_db_int(db, "PRAGMA user_version"), 99);
 	ck_assert_str_eq(raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "delete");
 	sqlite3_close(db);
 }
@@ -343,10 +288,10 @@ START_TEST(foreign_database_refused)
 {
 	struct store_opts o = { .path = dbpath };
 	struct store *s = NULL;
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 	char *err = NULL;
 
-	raw_exec(db, "CREATE TABLE contacts (name TEXT)");
+	t_db_exec(db, "CREATE TABLE contacts (name TEXT)");
 	sqlite3_close(db);
 	ck_assert_int_eq(store_open(&o, &s, &err), -EINVAL);
 	ck_assert_ptr_nonnull(err);
@@ -453,7 +398,7 @@ START_TEST(columns_as_submitted)
 	submit(s, r);
 	ck_assert_int_eq(store_flush(s, 5000), 0);
 
-	db = raw_open();
+	db = t_db_open(dbpath);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
 		"SELECT p.name, r.started_ms, r.duration_us, r.lag_us, r.result, r.class,"
 		" r.failed_step, r.error FROM runs r JOIN probes p ON p.id = r.probe_id ORDER BY r.id",
@@ -527,9 +472,9 @@ START_TEST(columns_as_submitted)
 	sqlite3_finalize(st);
 
 	/* Names interned once each. */
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM step_names"), 3);
-	ck_assert_int_eq(raw_int(db, "SELECT count(DISTINCT name) FROM step_names"), 3);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM probes"), 2);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM step_names"), 3);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(DISTINCT name) FROM step_names"), 3);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM probes"), 2);
 	sqlite3_close(db);
 
 	/* Nothing of the trace reached the disk: neither the file nor its WAL. */
@@ -714,7 +659,7 @@ START_TEST(status_uses_index)
 {
 	static const enum store__sq which[] = { STORE__SQ_LAST_RUN, STORE__SQ_COUNT_RUNS };
 	struct store *s = open_store(0, 0, 0);
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 
 	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
 		char sql[512], plan[512] = "";
@@ -748,11 +693,11 @@ START_TEST(lock_held_then_released)
 {
 	enum { N = 20 };
 	struct store *s = open_writer(0, 20);
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 	struct store_stats st;
 	uint64_t locked_at = 0, worst = 0;
 
-	raw_exec(db, "BEGIN IMMEDIATE");
+	t_db_exec(db, "BEGIN IMMEDIATE");
 	locked_at = uv_hrtime();
 	for (int i = 0; i < N; i++) {
 		uint64_t t = uv_hrtime();
@@ -763,14 +708,14 @@ START_TEST(lock_held_then_released)
 	}
 	ck_assert_msg(worst < 50 * 1000000ull, "store_submit took %llu ms",
 		      (unsigned long long)(worst / 1000000));
-	ck_assert_msg(wait_failing(s, true, 5000), "the store never reported failing");
+	ck_assert_msg(t_store_wait_failing(s, true, 5000), "the store never reported failing");
 	store_get_stats(s, &st);
 	ck_assert_int_eq(st.written, 0);
 	ck_assert_int_eq(st.pending, N);
 	/* Hold the lock for the rest of the 1.5 s, through a retry. */
 	while (uv_hrtime() - locked_at < 1500 * 1000000ull)
 		uv_sleep(20);
-	raw_exec(db, "ROLLBACK");
+	t_db_exec(db, "ROLLBACK");
 
 	ck_assert_int_eq(store_flush(s, 5000), 0);
 	store_get_stats(s, &st);
@@ -778,9 +723,9 @@ START_TEST(lock_held_then_released)
 	ck_assert_int_eq(st.written, N);
 	ck_assert_int_eq(st.pending, 0);
 	ck_assert_int_eq(st.dropped, 0);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM runs"), N);
-	ck_assert_int_eq(raw_int(db, "SELECT count(DISTINCT started_ms) FROM runs"), N);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM steps"), 2 * N);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs"), N);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(DISTINCT started_ms) FROM runs"), N);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM steps"), 2 * N);
 	sqlite3_close(db);
 
 	uv_mutex_lock(&log_lock);
@@ -796,10 +741,10 @@ END_TEST
 START_TEST(full_queue_drops)
 {
 	struct store *s = open_writer(5, 10);
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 	struct store_stats st;
 
-	raw_exec(db, "BEGIN IMMEDIATE");
+	t_db_exec(db, "BEGIN IMMEDIATE");
 	for (int i = 0; i < 5; i++)
 		submit(s, mk("p", T0 + i, PROBE_OK, NULL, 1, NULL));
 	ck_assert_int_eq(store_submit(s, mk("p", T0 + 5, PROBE_OK, NULL, 1, NULL)), -ENOBUFS);
@@ -807,15 +752,15 @@ START_TEST(full_queue_drops)
 	ck_assert_int_eq(st.dropped, 1);
 	ck_assert_int_eq(st.submitted, 5);
 	ck_assert_int_eq(st.pending, 5);
-	raw_exec(db, "ROLLBACK");
+	t_db_exec(db, "ROLLBACK");
 
 	ck_assert_int_eq(store_flush(s, 5000), 0);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM runs"), 5);
-	ck_assert_int_eq(raw_int(db, "SELECT max(started_ms) FROM runs"), T0 + 4);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs"), 5);
+	ck_assert_int_eq(t_db_int(db, "SELECT max(started_ms) FROM runs"), T0 + 4);
 	/* Room again. */
 	submit(s, mk("p", T0 + 6, PROBE_OK, NULL, 1, NULL));
 	ck_assert_int_eq(store_flush(s, 5000), 0);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM runs"), 6);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs"), 6);
 	sqlite3_close(db);
 	store_close(s);
 }
@@ -830,25 +775,25 @@ START_TEST(failed_batch_rolls_back)
 {
 	static const char *const names[] = { "brand-new-step" };
 	struct store *s = open_writer(0, 20);
-	sqlite3 *db = raw_open();
+	sqlite3 *db = t_db_open(dbpath);
 
-	raw_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.started_ms = 666"
+	t_db_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.started_ms = 666"
 		 " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 	submit(s, mk("before", T0, PROBE_OK, NULL, 1, NULL));
 	submit(s, mk("fresh", T0 + 1, PROBE_OK, NULL, 1, names));
 	submit(s, mk("fresh", 666, PROBE_OK, NULL, 1, names));
 	submit(s, mk("after", T0 + 2, PROBE_OK, NULL, 1, NULL));
-	ck_assert_msg(wait_failing(s, true, 5000), "the store never reported failing");
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM probes"), 0);
-	raw_exec(db, "DROP TRIGGER refuse");
+	ck_assert_msg(t_store_wait_failing(s, true, 5000), "the store never reported failing");
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM probes"), 0);
+	t_db_exec(db, "DROP TRIGGER refuse");
 
 	ck_assert_int_eq(store_flush(s, 5000), 0);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM runs"), 4);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id"
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs"), 4);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id"
 				 " WHERE p.name = 'fresh'"), 2);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM steps s JOIN step_names n"
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM steps s JOIN step_names n"
 				 " ON n.id = s.name_id WHERE n.name = 'brand-new-step'"), 2);
-	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	sqlite3_close(db);
 	uv_mutex_lock(&log_lock);
 	ck_assert_int_eq(log_errs, 1);

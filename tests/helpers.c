@@ -1,5 +1,6 @@
-/* helpers.c - what the integration tests share: temp dirs, child processes, the fixture API. */
+/* helpers.c - what the integration tests share: temp dirs, child processes, the fixture API, direct SQLite access. */
 #include "tests/tests.h"
+#include "storage/storage.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 extern char **environ;
 
@@ -297,4 +299,69 @@ int t_closed_port(void)
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	close(fd);
 	return ntohs(a.sin_port);
+}
+
+sqlite3 *t_db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+void t_db_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
+}
+
+int64_t t_db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int64_t t_db_file_int(const char *path, const char *sql)
+{
+	sqlite3 *db = t_db_open(path);
+	int64_t n = t_db_int(db, sql);
+
+	sqlite3_close(db);
+	return n;
+}
+
+struct store *t_store_open(const struct store_opts *o)
+{
+	struct store *s = NULL;
+	char *err = NULL;
+	int rc = store_open(o, &s, &err);
+
+	ck_assert_msg(rc == 0, "store_open: %d (%s)", rc, err ? err : "no message");
+	ck_assert_ptr_null(err);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+bool t_store_wait_failing(struct store *s, bool want, int max_ms)
+{
+	struct store_stats st;
+
+	for (int waited = 0; waited <= max_ms; waited += 10) {
+		store_get_stats(s, &st);
+		if (st.failing == want)
+			return true;
+		uv_sleep(10);
+	}
+	return false;
 }

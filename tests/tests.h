@@ -16,11 +16,14 @@ Suite *alert_store_suite(void);   /* check_alert_store.c: incidents, outbox, mai
 Suite *channels_suite(void);      /* check_channels.c: channel plugins' render and classify */
 Suite *alert_suite(void);         /* check_alert.c: incident state machine and dispatcher */
 Suite *cli_alert_suite(void);     /* check_cli_alert.c: incidents, incident show, maintenance, alert test */
+Suite *alertfx_suite(void);       /* check_alertfx.c: the fake Slack/Instatus/webhook receivers themselves */
 
 /* ---- helpers (helpers.c) ---- */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
 #include <sys/types.h>
 
 /* A new temp directory (owned string); t_rmrf removes it and everything in it. */
@@ -56,5 +59,23 @@ void t_fakeapi_stop(pid_t pid);
 long t_http_post(int port, const char *path, const char *body);
 /* A loopback port that nothing listens on (bound, then closed). */
 int t_closed_port(void);
+
+/* Direct SQLite access, to check what the store wrote or to prepare what it reads; each fails the test on an error. */
+
+/* A new connection to path (created when missing), waiting up to 5 s for locks; sqlite3_close it. */
+sqlite3 *t_db_open(const char *path);
+/* Runs the statements in sql. */
+void t_db_exec(sqlite3 *db, const char *sql);
+/* The first column of the first row of sql, as an integer; the query must return a row. */
+int64_t t_db_int(sqlite3 *db, const char *sql);
+/* The same on a connection of its own to path, opened and closed around the query. */
+int64_t t_db_file_int(const char *path, const char *sql);
+
+struct store;
+struct store_opts;
+/* Opens a store as o (borrowed) says, failing the test unless that works; a new store for store_close. */
+struct store *t_store_open(const struct store_opts *o);
+/* Polls the stats of s every 10 ms, up to max_ms, until failing is want; false if it never is. */
+bool t_store_wait_failing(struct store *s, bool want, int max_ms);
 
 #endif

@@ -1,0 +1,213 @@
+/* shared.c - what the incident, maintenance and alert commands share: times, cells, JSON, usage, the store. */
+#include "cli/cli_int.h"
+#include "storage/storage.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ------------------------------------------------------------------ times, numbers, the store */
+
+char *cli_time_utc(int64_t ms, char *buf, size_t size)
+{
+	char iso[64];
+
+	/* The RFC 3339 form without its "T" and "Z": one clock for tables and JSON alike. */
+	cli_time_rfc3339(ms, iso, sizeof(iso));
+	if (strlen(iso) == 20) {
+		iso[10] = ' ';
+		iso[19] = '\0';
+	}
+	snprintf(buf, size, "%s", iso);
+	return buf;
+}
+
+char *cli_span(int64_t ms, char *buf, size_t size)
+{
+	long long s = ms > 0 ? (long long)(ms / 1000) : 0;
+
+	if (s < 60)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lldm %llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, size, "%lldh %lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, size, "%lldd %lldh", s / 86400, s % 86400 / 3600);
+	return buf;
+}
+
+int cli_parse_id(const char *s, int64_t *out)
+{
+	char *end = NULL;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cli_store_open(const struct cfg *cfg, unsigned flags, struct store **out)
+{
+	struct store_opts so = { .path = cfg->db_path, .flags = flags };
+	char *err = NULL;
+	int rc = 0;
+
+	if (!(flags & STORE_READONLY) && mkdir(cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+		rc = -errno;
+		cli_fail(0, "cannot create %s: %s", cfg->state_dir, strerror(-rc));
+		return rc;
+	}
+	rc = store_open(&so, out, &err);
+	if (rc == -ENOENT && (flags & STORE_READONLY))
+		cli_fail(0, "no database at %s yet (has the daemon run?)", cfg->db_path);
+	else if (rc < 0 && err)
+		cli_fail(0, "%s", err);
+	else if (rc < 0)
+		cli_fail(0, "cannot open %s: %s", cfg->db_path, strerror(-rc));
+	free(err);
+	return rc;
+}
+
+void cli_json_print(const json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	putchar('\n');
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	const char *end = strstr(usage, "\n\n");
+	va_list ap;
+
+	if (fmt) {
+		fputs("canary: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "%.*s\n", end ? (int)(end - usage) : (int)strlen(usage), usage);
+	return CLI_USAGE;
+}
+
+int cli_subcommand(int argc, char **argv, const char *const *subs, const char *usage, int *status)
+{
+	*status = 0;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return -1;
+	}
+	for (int i = 0; argc >= 2 && subs[i]; i++)
+		if (strcmp(argv[1], subs[i]) == 0)
+			return i;
+	if (argc < 2)
+		*status = cli_usage_error(usage, "%s: which subcommand?", argv[0]);
+	else
+		*status = cli_usage_error(usage, "%s: unknown subcommand \"%s\"", argv[0], argv[1]);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ output */
+
+json_t *cli_json_text(const char *s)
+{
+	json_t *j = s ? json_string(s) : json_null();
+
+	if (j == NULL) {
+		char *copy = strdup(s);
+		for (char *p = copy; p && *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		j = copy ? json_string(copy) : NULL;
+		free(copy);
+	}
+	return j ? j : json_null();
+}
+
+json_t *cli_json_time(int64_t ms)
+{
+	char buf[32];
+
+	return ms > 0 ? json_string(cli_time_rfc3339(ms, buf, sizeof(buf))) : json_null();
+}
+
+void cli_put_flat(FILE *out, const char *s, size_t max)
+{
+	size_t chars = 0, n = 0;
+
+	for (const char *p = s; *p; p++)
+		chars += ((unsigned char)*p & 0xC0) != 0x80;
+	size_t keep = max > 3 && chars > max ? max - 3 : SIZE_MAX;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) != 0x80 && n++ == keep) {
+			fputs("...", out);
+			return;
+		}
+		putc(*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+	}
+}
+
+/* Prints s inside a Markdown table cell: "|" escaped, a line break as <br>. */
+static void md_text(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '|')
+			fputs("\\|", out);
+		else if (*p == '\n')
+			fputs("<br>", out);
+		else if (*p != '\r')
+			putc(*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+	}
+}
+
+/*
+ * Prints s as a code span inside a table cell. The fence is one backtick longer
+ * than the longest run in s (CommonMark), padded with spaces when s starts or
+ * ends with one; "|" stays escaped (GFM tables read \| before code spans), and
+ * line breaks become spaces, as a code span would show them.
+ */
+static void md_code(FILE *out, const char *s)
+{
+	size_t run = 0, longest = 0, len = strlen(s);
+
+	for (const char *p = s; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	bool pad = len > 0 && (s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ');
+	for (size_t i = 0; i <= longest; i++)
+		putc('`', out);
+	fputs(pad ? " " : "", out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '|')
+			fputs("\\|", out);
+		else
+			putc(*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+	}
+	fputs(pad ? " " : "", out);
+	for (size_t i = 0; i <= longest; i++)
+		putc('`', out);
+}
+
+void cli_put_cell(FILE *out, bool md, const char *text, const char *detail)
+{
+	if (md)
+		md_text(out, text);
+	else
+		cli_put_flat(out, text, 0);
+	if (detail == NULL)
+		return;
+	fputs(*text ? ": " : "", out);
+	if (md)
+		md_code(out, detail);
+	else
+		cli_put_flat(out, detail, 0);
+}
+
