@@ -304,15 +304,27 @@ static void on_wake(uv_timer_t *t)
 	alert__dispatch_pump(t->data);
 }
 
-/* Works channel c's queue as far as it may go now; *next_ns gets when to look again (0: not by time). */
-static void pump_chan(struct alert__chan *c, uint64_t committed, uint64_t now_ns, uint64_t *next_ns)
+/*
+ * Works channel c's queue as far as it may go now; *next_ns gets when to look
+ * again (0: not by time). An event waits for its commit, except while the
+ * store cannot write: alerting must go on then, at the price of a possible
+ * repeat if the daemon also dies before the write succeeds.
+ */
+static void pump_chan(struct alert__chan *c, uint64_t committed, bool store_failing, uint64_t now_ns,
+		      uint64_t *next_ns)
 {
 	while (c->head != NULL && c->send == NULL && !c->a->stopping) {
 		struct alert__dlv *d = c->head;
 		int64_t now_ms = probe_now_ms();
 		uint64_t wait = 0;
-		if (d->seq > committed)
-			return; /* the commit's callback pumps again */
+		if (d->seq > committed && !store_failing) {
+			/* The commit's callback pumps again; look anyway in a second,
+			 * in case writes have started failing meanwhile. */
+			wait = 1000 * NS_PER_MS;
+			if (*next_ns == 0 || now_ns + wait < *next_ns)
+				*next_ns = now_ns + wait;
+			return;
+		}
 		if (d->st.next_ms > now_ms) {
 			wait = (uint64_t)(d->st.next_ms - now_ms) * NS_PER_MS;
 		} else if (!take_token(c, now_ns, &wait)) {
@@ -330,11 +342,13 @@ static void pump_chan(struct alert__chan *c, uint64_t committed, uint64_t now_ns
 void alert__dispatch_pump(struct alert_service *a)
 {
 	uint64_t committed = atomic_load(&a->committed), next = 0, now = uv_hrtime();
+	struct store_stats st;
 
 	if (a->closing)
 		return;
+	store_get_stats(a->store, &st);
 	for (size_t i = 0; i < a->nchans; i++)
-		pump_chan(&a->chans[i], committed, now, &next);
+		pump_chan(&a->chans[i], committed, st.failing, now, &next);
 	uv_timer_stop(&a->wake);
 	if (next > 0 && !a->stopping)
 		uv_timer_start(&a->wake, on_wake, (next - now + NS_PER_MS - 1) / NS_PER_MS, 0);

@@ -349,6 +349,33 @@ START_TEST(kill9_before_delivery_then_restart_delivers_once)
 }
 END_TEST
 
+START_TEST(alerts_go_out_while_the_database_is_locked)
+{
+	struct daemon d;
+	json_t *slack;
+	char db[4096];
+
+	daemon_start(&d);
+	daemon_expect(&d, "running 1 probe", 1, 5000);
+	snprintf(db, sizeof(db), "%s/state/canary.db", dir);
+	sqlite3 *lock = t_db_open(db);
+	t_db_exec(lock, "BEGIN EXCLUSIVE");
+	ck_assert_int_eq(t_http_post(api_port, "/_control/mode", "login=500"), 200);
+	/* The writer cannot commit the incident, but the alert does not wait for it. */
+	slack = t_alertfx_wait(rx_port, "slack", 1, 200, 10000);
+	ck_assert_int_eq(json_array_size(slack), 1);
+	json_decref(slack);
+	daemon_expect(&d, "cannot write", 1, 5000);
+	t_db_exec(lock, "COMMIT");
+	sqlite3_close(lock);
+	daemon_stop(&d);
+	daemon_free(&d);
+	/* Once the lock went, everything was written, the delivery included. */
+	ck_assert_int_eq(t_db_file_int(db, "SELECT count(*) FROM incidents"), 1);
+	ck_assert_int_ge(t_db_file_int(db, "SELECT count(*) FROM outbox WHERE channel = 'slack' AND state = 1"), 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ not flooding */
 
 START_TEST(rate_limit_holds_under_a_burst)
@@ -498,6 +525,7 @@ Suite *alert_suite(void)
 	tcase_add_test(retry, retry_after_is_honoured);
 	tcase_add_test(retry, gone_channel_is_given_up_with_a_reason);
 	tcase_add_test(restart, kill9_before_delivery_then_restart_delivers_once);
+	tcase_add_test(restart, alerts_go_out_while_the_database_is_locked);
 	tcase_add_test(flood, rate_limit_holds_under_a_burst);
 	tcase_add_test(flood, flapping_sends_one_alert_not_dozens);
 	tcase_add_test(maint, maintenance_suppresses_then_announces);
