@@ -123,9 +123,9 @@ void alert_abort(struct alert_service *a);
 /* Closes every handle; cb fires once everything is freed. */
 void alert_close(struct alert_service *a, void (*cb)(void *arg), void *arg);
 
-/* Outbox deliveries done so far, for status lines and tests. */
+/* Outbox deliveries done so far, and those still waiting (in memory and the outbox). */
 struct alert_stats {
-	uint64_t delivered, retried, gave_up, skipped, suppressed;
+	uint64_t delivered, retried, gave_up, skipped;
 	uint64_t pending;
 };
 void alert_get_stats(const struct alert_service *a, struct alert_stats *out);

@@ -44,9 +44,9 @@
 /* What a channel renders from. */
 struct alert_event {
 	int64_t id;
-	const char *kind;          /* "opened", "reminder", "resolved", "flapping", "test" */
+	const char *kind;          /* borrowed; "opened", "reminder", "resolved", "flapping", "test" */
 	int64_t incident_id;       /* 0 for "test" */
-	const char *probe;
+	const char *probe;         /* borrowed; never NULL */
 	const json_t *payload;     /* borrowed: the event object above */
 	const char *ref;           /* borrowed: what this channel returned for an earlier event
 				      of the same incident (an Instatus incident id), or NULL */
@@ -95,6 +95,9 @@ struct alert_outcome {
 	char *why;                 /* new; a short reason for logs and the timeline ("HTTP 410 channel_is_archived") */
 	char *ref;                 /* new, or NULL; kept for later events of the same incident */
 };
+
+/* The struct of type that holds, as its member, what ptr points at. */
+#define alert__container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /*
  * A channel: the base every type embeds as its first member (h2o's super),
@@ -161,6 +164,7 @@ extern const struct alert_channel_type alert__exec_type;
  */
 int alert__channel_new(const char *name, const json_t *conf, alert_err_fn err, void *ctx,
 		       struct alert_channel **out);
+/* Frees ch and what its type made. Accepts NULL. */
 void alert__channel_free(struct alert_channel *ch);
 /* Records value (copied) as a secret of ch; empty values are ignored. Returns 0 or -ENOMEM. */
 int alert__channel_secret(struct alert_channel *ch, const char *value);
@@ -282,7 +286,6 @@ struct alert__dlv {
 struct alert__chan {
 	struct alert_channel *ch;  /* owned */
 	struct alert__dlv *head, *tail;
-	size_t queued;
 	struct alert__send *send;  /* the attempt in flight for head, or NULL */
 	double tokens;
 	uint64_t refill_ns;        /* uv_hrtime of the last refill */
@@ -351,7 +354,7 @@ void alert__logf(struct alert_service *a, int prio, const char *fmt, ...) __attr
 /* service.c: is probe p inside a maintenance window at now_ms? Returns it (borrowed) or NULL. */
 const struct store_maint *alert__in_maintenance(const struct alert_service *a, const struct alert__probe *p,
 						int64_t now_ms);
-/* service.c: the channel named name, or NULL. */
+/* service.c: the channel named name (borrowed), or NULL. */
 struct alert__chan *alert__find_chan(struct alert_service *a, const char *name);
 
 /* incident.c: takes over an incident read from the store. */
@@ -371,8 +374,10 @@ void alert__dispatch_pump(struct alert_service *a);
 void alert__dispatch_clear(struct alert__chan *c);
 /* Sets (ref non-NULL) or drops the ref of incident id on c. */
 void alert__chan_ref_set(struct alert__chan *c, int64_t incident_id, const char *ref);
+/* The ref of incident id on c (borrowed, valid until it is set again), or NULL. */
 const char *alert__chan_ref(const struct alert__chan *c, int64_t incident_id);
 
+/* Returns a new event holding one reference (payload stolen, the strings copied), or NULL. */
 struct alert__event *alert__event_new(int64_t id, int64_t incident_id, int64_t created_ms, const char *kind,
 				      const char *probe, json_t *payload /* stolen */);
 void alert__event_unref(struct alert__event *ev);

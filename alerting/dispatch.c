@@ -69,7 +69,6 @@ int alert__dispatch_add(struct alert__chan *c, struct alert__event *ev, const st
 	else
 		c->head = d;
 	c->tail = d;
-	c->queued++;
 	c->a->stats.pending++;
 	return 0;
 }
@@ -88,7 +87,6 @@ static void pop(struct alert__chan *c)
 	c->head = d->next;
 	if (c->head == NULL)
 		c->tail = NULL;
-	c->queued--;
 	c->a->stats.pending--;
 	dlv_free(d);
 }

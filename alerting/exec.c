@@ -13,7 +13,7 @@ struct exec_channel {
 	size_t argc;
 };
 
-#define EXEC(ch) ((struct exec_channel *)(void *)((char *)(ch) - offsetof(struct exec_channel, super)))
+#define EXEC(ch) alert__container_of(ch, struct exec_channel, super)
 
 static const char *const exec_keys[] = { "command", NULL };
 

@@ -17,7 +17,7 @@
 
 /* The events of one result, written in one transaction with the incident rows. */
 struct batch {
-	struct store_alert_op *op;
+	struct store_alert_op *op; /* made on first use: most results change nothing and cost no allocation */
 	struct alert__event *evs[4];
 	char **channels[4];        /* borrowed from the probe's policy */
 	size_t nchannels[4];
@@ -40,9 +40,21 @@ static void incident_copy(struct store_incident *dst, const struct store_inciden
 	dst->last_error = dup0(src->last_error);
 }
 
+/* b's op, made when first needed; NULL when out of memory. */
+static struct store_alert_op *batch_op(struct batch *b)
+{
+	if (b->op == NULL)
+		b->op = calloc(1, sizeof(*b->op));
+	return b->op;
+}
+
 static int op_incident(struct batch *b, const struct store_incident *inc)
 {
-	struct store_incident *n = realloc(b->op->incidents, (b->op->nincidents + 1) * sizeof(*n));
+	struct store_incident *n;
+
+	if (batch_op(b) == NULL)
+		return -ENOMEM;
+	n = realloc(b->op->incidents, (b->op->nincidents + 1) * sizeof(*n));
 
 	if (n == NULL)
 		return -ENOMEM;
@@ -108,7 +120,7 @@ static void emit(struct alert_service *a, struct batch *b, struct alert__probe *
 				    "incident", incident_json(inc, now_ms));
 	struct store_event *ev;
 
-	if (payload == NULL || b->nevs == sizeof(b->evs) / sizeof(b->evs[0]))
+	if (payload == NULL || b->nevs == sizeof(b->evs) / sizeof(b->evs[0]) || batch_op(b) == NULL)
 		goto fail;
 	if (strcmp(kind, "flapping") == 0)
 		json_object_set_new(payload, "flapping",
@@ -147,7 +159,10 @@ static bool quiet(struct alert_service *a, struct alert__probe *p, int64_t now_m
 
 static void reconcile(struct alert_service *a, struct batch *b, struct alert__probe *p, int64_t now_ms)
 {
-	if (quiet(a, p, now_ms))
+	bool unannounced = p->cur.id > 0 && !(p->cur.flags & STORE_INC_ANNOUNCED);
+
+	/* The cheap test first: this runs after every result. */
+	if ((p->done.id == 0 && !unannounced) || quiet(a, p, now_ms))
 		return;
 	if (p->done.id > 0) {
 		p->done.flags |= STORE_INC_RESOLVE_SENT;
@@ -155,7 +170,7 @@ static void reconcile(struct alert_service *a, struct batch *b, struct alert__pr
 		op_incident(b, &p->done);
 		store_incident_clear(&p->done);
 	}
-	if (p->cur.id > 0 && !(p->cur.flags & STORE_INC_ANNOUNCED)) {
+	if (unannounced) {
 		p->cur.flags |= STORE_INC_ANNOUNCED;
 		emit(a, b, p, "opened", &p->cur, now_ms);
 		op_incident(b, &p->cur);
@@ -327,10 +342,8 @@ static void submit(struct alert_service *a, struct batch *b)
 	uint64_t seq = 0;
 	int rc;
 
-	if (b->op->nincidents == 0 && b->op->nevents == 0) {
-		store_alert_op_free(b->op);
+	if (b->op == NULL)
 		return;
-	}
 	rc = store_submit_alert(a->store, b->op, &seq);
 	if (rc < 0)
 		alert__logf(a, LOG_ERR, "cannot record an incident change: %s", strerror(-rc));
@@ -354,8 +367,6 @@ void alert_on_result(struct alert_service *a, const struct probe_result *res)
 	if (a == NULL || res->cls == PROBE_SKIPPED || res->cls == PROBE_ABORTED || a->nbuckets == 0)
 		return;
 	if ((p = find_probe(a, res->probe)) == NULL)
-		return;
-	if ((b.op = calloc(1, sizeof(*b.op))) == NULL)
 		return;
 	if (res->cls == PROBE_OK)
 		on_pass(a, &b, p, res);

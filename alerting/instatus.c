@@ -19,8 +19,7 @@ struct instatus_channel {
 	bool notify;         /* let Instatus notify the page's subscribers */
 };
 
-#define INSTATUS(ch) \
-	((struct instatus_channel *)(void *)((char *)(ch) - offsetof(struct instatus_channel, super)))
+#define INSTATUS(ch) alert__container_of(ch, struct instatus_channel, super)
 
 static const char *const instatus_keys[] = { "api_url", "api_key", "page_id", "components", "reminders", "notify",
 					     NULL };

@@ -126,8 +126,6 @@ static void exec_maybe_done(struct alert__send *s, bool force)
 	resp.term_signal = s->term_signal;
 	resp.body = s->outbuf;
 	resp.body_len = s->outlen;
-	if (s->timed_out && resp.error == NULL)
-		resp.error = "the command ran out of time";
 	s->cb(&resp, s->arg);
 	exec_close_all(s);
 }

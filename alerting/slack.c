@@ -22,7 +22,7 @@ struct slack_channel {
 	char *mention;   /* owned or NULL: raw mrkdwn such as "<!here>" */
 };
 
-#define SLACK(ch) ((struct slack_channel *)(void *)((char *)(ch) - offsetof(struct slack_channel, super)))
+#define SLACK(ch) alert__container_of(ch, struct slack_channel, super)
 
 static const char *const slack_keys[] = { "webhook_url", "mention", NULL };
 

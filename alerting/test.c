@@ -31,8 +31,8 @@ static void on_answer(const struct alert_response *resp, void *arg)
 	char status[32], *body = NULL;
 
 	alert__channel_classify(t->ch, &t->ev, resp, &out);
-	if (resp->error) {
-		print_scrubbed(t, "no answer: %s%s\n", resp->error, "");
+	if (resp->error || resp->timed_out) {
+		print_scrubbed(t, "no answer: %s%s\n", resp->error ? resp->error : "timed out", "");
 	} else {
 		snprintf(status, sizeof(status), "%ld", resp->status);
 		char *raw = strndup(resp->body ? resp->body : "", resp->body_len);

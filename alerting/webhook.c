@@ -14,8 +14,7 @@ struct webhook_channel {
 	bool content_type;  /* the user set Content-Type: do not send ours too */
 };
 
-#define WEBHOOK(ch) \
-	((struct webhook_channel *)(void *)((char *)(ch) - offsetof(struct webhook_channel, super)))
+#define WEBHOOK(ch) alert__container_of(ch, struct webhook_channel, super)
 
 static const char *const webhook_keys[] = { "url", "headers", "method", NULL };
 

@@ -76,50 +76,39 @@ static int resolve_string(struct cfg__file *f, struct cfg *c, json_t *v, const c
 	return rc;
 }
 
-/* Replaces, in place, every string under v (at path) by its resolved value. Returns the errors seen. */
+static int resolve_tree(struct cfg__file *f, struct cfg *c, json_t *v, const char *path);
+
+/* resolve_tree for member key of the value at path. */
+static int resolve_member(struct cfg__file *f, struct cfg *c, json_t *m, const char *path, const char *key)
+{
+	char *sub = cfg__path_join(path, key);
+	int bad = sub ? resolve_tree(f, c, m, sub) : 1;
+
+	free(sub);
+	return bad;
+}
+
+/* Replaces, in place, every string in v (at path) by its resolved value. Returns the errors seen. */
 static int resolve_tree(struct cfg__file *f, struct cfg *c, json_t *v, const char *path)
 {
+	const char *key;
+	char *s = NULL, idx[32];
+	json_t *m;
+	size_t i;
 	int bad = 0;
 
-	if (json_is_object(v)) {
-		const char *key;
-		json_t *m;
-		json_object_foreach(v, key, m) {
-			char *sub = cfg__path_join(path, key);
-			if (sub == NULL)
-				return 1;
-			if (json_is_string(m)) {
-				char *s = NULL;
-				if (resolve_string(f, c, m, sub, &s) < 0)
-					bad++;
-				else
-					json_string_set(m, s);
-				free(s);
-			} else {
-				bad += resolve_tree(f, c, m, sub);
-			}
-			free(sub);
-		}
+	if (json_is_string(v)) {
+		bad = resolve_string(f, c, v, path, &s) < 0;
+		if (!bad)
+			json_string_set(v, s);
+		free(s);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, m)
+			bad += resolve_member(f, c, m, path, key);
 	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *m;
 		json_array_foreach(v, i, m) {
-			char sub[32];
-			char *full = NULL;
-			snprintf(sub, sizeof(sub), "%zu", i);
-			if ((full = cfg__path_join(path, sub)) == NULL)
-				return 1;
-			if (json_is_string(m)) {
-				char *s = NULL;
-				if (resolve_string(f, c, m, full, &s) < 0)
-					bad++;
-				else
-					json_array_set_new(v, i, json_string(s));
-				free(s);
-			} else {
-				bad += resolve_tree(f, c, m, full);
-			}
-			free(full);
+			snprintf(idx, sizeof(idx), "%zu", i);
+			bad += resolve_member(f, c, m, path, idx);
 		}
 	}
 	return bad;

@@ -117,6 +117,11 @@ static void close_all(struct daemon *d)
 	d->closing = true;
 	if (d->alerts != NULL) {
 		struct alert_service *a = d->alerts;
+		struct alert_stats st;
+		alert_get_stats(a, &st);
+		if (st.pending > 0)
+			daemon_log(LOG_NOTICE, "%" PRIu64 " alert%s not delivered yet will be sent at the next start",
+				   st.pending, st.pending == 1 ? "" : "s");
 		uv_mutex_lock(&d->alerts_lock);
 		d->alerts = NULL;
 		d->sched.alerts = NULL;

@@ -217,10 +217,12 @@ START_TEST(webhook_and_exec_get_the_event_object)
 	t_writef(dir, "canary.json",
 		 "{ \"state_dir\": \"state\", \"probes_dir\": \"probes.d\",\n"
 		 "  \"defaults\": { \"every\": \"200ms\", \"timeout\": \"1s\",\n"
-		 "                \"alert\": { \"channels\": [\"hook\", \"script\"] } },\n"
+		 "                \"alert\": { \"channels\": [\"hook\", \"script\", \"gone\", \"slow\"] } },\n"
 		 "  \"channels\": {\n"
 		 "    \"hook\": { \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/hook/ops\",\n"
 		 "              \"headers\": { \"X-Token\": \"${env:INSTATUS_KEY}\" } },\n"
+		 "    \"gone\": { \"type\": \"exec\", \"command\": [\"/nonexistent/notify\"] },\n"
+		 "    \"slow\": { \"type\": \"exec\", \"command\": [\"/bin/sleep\", \"10\"], \"timeout\": \"200ms\" },\n"
 		 "    \"script\": { \"type\": \"exec\", \"command\": [\"/bin/sh\", \"-c\", \"cat >> %s\"] } } }\n",
 		 rx_port, sub);
 	daemon_start(&d);
@@ -234,6 +236,10 @@ START_TEST(webhook_and_exec_get_the_event_object)
 			 "assertion");
 	json_decref(hook);
 	daemon_expect(&d, "delivered to script", 1, 8000);
+	/* A command that cannot be started is given up at once, with the reason. */
+	daemon_expect(&d, "given up for gone: cannot start", 1, 8000);
+	/* A command that runs out of time is killed and retried, not given up. */
+	daemon_expect(&d, "to slow failed (attempt 1: timed out)", 1, 8000);
 	got = t_slurp(sub, NULL);
 	ck_assert_ptr_nonnull(got);
 	ev = json_loads(got, JSON_DISABLE_EOF_CHECK, NULL);
@@ -404,6 +410,8 @@ START_TEST(rate_limit_holds_under_a_burst)
 	ck_assert_int_lt(json_array_size(slack), 50);
 	json_decref(slack);
 	daemon_stop(&d);
+	/* What the rate held back waits in the outbox, and the stop says so. */
+	ck_assert_ptr_nonnull(strstr(d.log, "will be sent at the next start"));
 	daemon_free(&d);
 }
 END_TEST

@@ -283,13 +283,17 @@ START_TEST(channels_and_alert_settings_are_checked_with_positions)
 	t_writef(dir, "canary.json",
 		 "{ \"state_dir\": \"state\",\n"
 		 "  \"defaults\": { \"alert\": { \"after\": 3, \"remind_every\": \"1h\", \"channels\": [\"slack\"] } },\n"
-		 "  \"channels\": { \"slack\": { \"type\": \"slack\", \"webhook_url\": \"${env:CANARY_TEST_HOOK}\" } } }\n");
+		 "  \"channels\": { \"slack\": { \"type\": \"slack\", \"webhook_url\": \"${env:CANARY_TEST_HOOK}\" },\n"
+		 "                \"run\": { \"type\": \"exec\", \"command\": [\"/bin/echo\", \"${env:CANARY_TEST_HOOK}\"] } } }\n");
 	t_writef(dir, "probes.d/a.json", "{ \"url\": \"http://127.0.0.1/\", \"alert\": { \"recover_after\": 2 } }\n");
 	out = load_main(&c);
 	ck_assert_msg(c != NULL, "%s", out);
 	ck_assert_int_eq(c->alert.after, 3);
 	ck_assert_int_eq(c->alert.remind_every_ms, 3600000);
-	ck_assert_int_eq(c->nchannel_secrets, 1);
+	ck_assert_int_eq(c->nchannel_secrets, 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(c->channels, "run"),
+									    "command"), 1)),
+			 "https://hooks.example.org/services/T/B/s3cr3t-hook");
 	ck_assert_str_eq(c->channel_secrets[0], "https://hooks.example.org/services/T/B/s3cr3t-hook");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(c->channels, "slack"), "webhook_url")),
 			 "https://hooks.example.org/services/T/B/s3cr3t-hook");
