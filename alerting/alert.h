@@ -104,6 +104,19 @@ int alert_new(const struct alert_opts *o, struct alert_service **out, char **err
 int alert_add_probe(struct alert_service *a, struct probe_def *def, const struct alert_policy *pol);
 
 /*
+ * For reload: tracks def under pol like alert_add_probe, or, when a probe of
+ * that name is tracked, swaps in def and pol and keeps its state (streaks,
+ * open incident, flap history). Returns 0 or a negative error.
+ */
+int alert_update_probe(struct alert_service *a, struct probe_def *def, const struct alert_policy *pol);
+
+/*
+ * For reload: stops tracking the probe named name (its open incident stays as
+ * it is in the database; results of it that still arrive are ignored).
+ */
+void alert_remove_probe(struct alert_service *a, const char *name);
+
+/*
  * Feeds one result (borrowed) of a tracked probe, in run order, on the loop.
  * Skipped and aborted runs are ignored. The store's writer queue is used, so
  * call it before the result is handed to store_submit.

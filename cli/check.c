@@ -104,32 +104,9 @@ static void print_text(const struct probe_def *def, const struct probe_result *r
 		printf("FAIL %s (%s): %s\n", def->name, probe_class_name(res->cls), res->error ? res->error : "");
 }
 
-static json_t *step_json(const struct probe_step_result *s)
+static void print_json(const struct probe_result *res)
 {
-	json_t *checks = json_array(), *ex = json_object();
-
-	for (size_t k = 0; k < s->nchecks; k++)
-		json_array_append_new(checks, json_pack("{s:s, s:b, s:s?}", "assertion", s->checks[k].text, "pass",
-							s->checks[k].pass, "actual", s->checks[k].actual));
-	for (size_t k = 0; k < s->nextracted; k++)
-		json_object_set_new(ex, s->extracted[k].name, json_string(s->extracted[k].value));
-	return json_pack("{s:s, s:s?, s:s?, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:s?, s:s?, s:o, s:o}", "name",
-			 s->name, "method", s->method, "url", s->url, "status", (json_int_t)s->status, "dns_ms",
-			 ms(s->dns_us), "connect_ms", ms(s->connect_us), "tls_ms", ms(s->tls_us), "ttfb_ms",
-			 ms(s->ttfb_us), "total_ms", ms(s->total_us), "bytes", (json_int_t)s->bytes, "class",
-			 s->cls == PROBE_OK ? NULL : probe_class_name(s->cls), "error", s->error, "checks", checks,
-			 "extracted", ex);
-}
-
-static void print_json(const struct probe_def *def, const struct probe_result *res)
-{
-	json_t *steps = json_array();
-
-	for (size_t i = 0; i < res->nsteps; i++)
-		json_array_append_new(steps, step_json(&res->steps[i]));
-	json_t *o = json_pack("{s:s, s:b, s:s?, s:s?, s:f, s:o}", "probe", def->name, "ok", res->cls == PROBE_OK,
-			      "class", res->cls == PROBE_OK ? NULL : probe_class_name(res->cls), "error",
-			      res->error, "duration_ms", ms(res->duration_us), "steps", steps);
+	json_t *o = probe_result_json(res);
 	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
 	if (text)
 		puts(text);
@@ -194,7 +171,7 @@ int cli_check(int argc, char **argv)
 	struct probe_result *res = run_once(def, flags);
 	int status = res == NULL ? CLI_CHECK_INVALID : res->cls == PROBE_OK ? CLI_CHECK_OK : CLI_CHECK_FAIL;
 	if (res && json)
-		print_json(def, res);
+		print_json(res);
 	else if (res)
 		print_text(def, res);
 	probe_result_free(res);

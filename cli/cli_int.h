@@ -20,6 +20,21 @@ int cli_incidents(int argc, char **argv);   /* incidents.c: `canary incidents` *
 int cli_incident(int argc, char **argv);    /* incidents.c: `canary incident show` */
 int cli_maintenance(int argc, char **argv); /* maint.c: `canary maintenance add|list|end` */
 int cli_alert(int argc, char **argv);       /* alert_cmd.c: `canary alert test` */
+int cli_probe(int argc, char **argv);       /* probe_cmd.c: `canary probe add|list|show|rm|pause|resume` */
+int cli_run_now(int argc, char **argv);     /* probe_cmd.c (or run_now.c): `canary run-now NAME` */
+int cli_report(int argc, char **argv);      /* report.c: `canary report` */
+int cli_annotate(int argc, char **argv);    /* annotate.c: `canary annotate TEXT` */
+
+/* ---- control.c: the client side of the daemon's control socket (see daemon/daemon.h) ---- */
+
+/*
+ * Sends req (one JSON object) to the daemon at socket_path and waits up to
+ * timeout_ms for its one-line answer. Returns 0 and *answer (a new reference;
+ * "ok" may be false), -ENOENT or -ECONNREFUSED when no daemon listens there,
+ * -EACCES when the socket may not be opened, -ETIMEDOUT, or another negative
+ * error (-EPROTO: the answer was not a JSON object).
+ */
+int cli_control_call(const char *socket_path, const json_t *req, int timeout_ms, json_t **answer);
 
 /* The exit status of a usage error in the incident, maintenance and alert commands. */
 enum { CLI_USAGE = 2 };

@@ -30,6 +30,7 @@ void cfg_diags_print(const struct cfg_diags *d, FILE *out);
 void cfg_diags_free(struct cfg_diags *d);
 
 #define CFG_DEFAULT_PATH "/etc/canary/canary.json"
+#define CFG_DEFAULT_SOCKET "/run/canary/control.sock"
 
 enum {
 	/*
@@ -48,6 +49,9 @@ struct cfg {
 	char *state_dir;       /* owned; relative paths are resolved against dir */
 	char *probes_dir;      /* owned; likewise */
 	char *db_path;         /* state_dir/canary.db; owned */
+	char *control_socket;  /* owned; "control_socket", default CFG_DEFAULT_SOCKET, relative to dir */
+	int64_t retention_raw_ms;    /* "retention"/"raw": runs older are rolled up and pruned (30d) */
+	int64_t retention_hourly_ms; /* "retention"/"hourly": hourly rollups older are pruned (400d) */
 	int64_t every_ms;      /* defaults for probes */
 	int64_t timeout_ms;
 	int64_t max_body;
@@ -73,6 +77,14 @@ int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diag
  */
 int cfg_load_probe(const char *path, const struct cfg *defaults, struct probe_def **out,
 		   struct cfg_diags *diags);
+
+/*
+ * Loads a probe from text (len bytes, borrowed) as if it were the file named
+ * display: diagnostics name display, and a probe without "name" takes
+ * display's base name without ".json". Otherwise as cfg_load_probe.
+ */
+int cfg_parse_probe(const char *display, const char *text, size_t len, const struct cfg *defaults,
+		    struct probe_def **out, struct cfg_diags *diags);
 
 /* Returns the probe named name (borrowed), or NULL. */
 struct probe_def *cfg_find_probe(const struct cfg *c, const char *name);

@@ -57,6 +57,8 @@ struct cfg__file {
 
 /* Reads and parses name; syntax errors become diagnostics. Returns 0 or a negative error. */
 int cfg__file_open(struct cfg__file *f, const char *name, struct cfg_diags *diags);
+/* Parses text (len bytes, stolen) as the file name. Returns 0 or a negative error. */
+int cfg__file_parse(struct cfg__file *f, const char *name, char *text, size_t len, struct cfg_diags *diags);
 void cfg__file_close(struct cfg__file *f);
 /* Reports a problem at the key of path (or the file's start). */
 void cfg__err_at(struct cfg__file *f, const char *path, const char *fmt, ...)

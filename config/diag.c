@@ -110,17 +110,26 @@ out:
 
 int cfg__file_open(struct cfg__file *f, const char *name, struct cfg_diags *diags)
 {
-	json_error_t jerr;
-	int rc;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_all(name, &text, &len);
 
-	*f = (struct cfg__file){ .name = name, .diags = diags };
-	rc = read_all(name, &f->text, &f->len);
 	if (rc < 0) {
+		*f = (struct cfg__file){ .name = name, .diags = diags };
 		cfg__diag(diags, name, 0, 0, "cannot read: %s",
 			  rc == -EFBIG ? "larger than 4 MiB" : strerror(-rc));
 		f->errors++;
 		return rc;
 	}
+	return cfg__file_parse(f, name, text, len, diags);
+}
+
+int cfg__file_parse(struct cfg__file *f, const char *name, char *text, size_t len, struct cfg_diags *diags)
+{
+	json_error_t jerr;
+	int rc;
+
+	*f = (struct cfg__file){ .name = name, .diags = diags, .text = text, .len = len };
 	/* Duplicate keys are refused: the second would silently win. */
 	f->root = json_loadb(f->text, f->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (f->root == NULL) {

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const main_keys[] = { "state_dir", "probes_dir", "defaults", "channels", NULL };
+static const char *const main_keys[] = { "state_dir", "probes_dir", "defaults", "channels", "control_socket",
+					 "retention", NULL };
+static const char *const retention_keys[] = { "raw", "hourly", NULL };
 static const char *const default_keys[] = { "every", "timeout", "max_body", "alert", NULL };
 
 /* Resolves p against dir unless it is absolute. Returns a new string. */
@@ -62,6 +64,30 @@ static void load_defaults(struct cfg__file *f, struct cfg *c)
 		else
 			cfg__err_at(f, "defaults/max_body", "\"max_body\" must be a number of bytes");
 	}
+}
+
+/* "retention": how long raw runs, then their hourly rollups, are kept. */
+static void load_retention(struct cfg__file *f, struct cfg *c)
+{
+	json_t *r = json_object_get(f->root, "retention"), *v;
+
+	c->retention_raw_ms = 30LL * 86400000;
+	c->retention_hourly_ms = 400LL * 86400000;
+	if (r == NULL)
+		return;
+	if (!json_is_object(r)) {
+		cfg__err_at(f, "retention", "\"retention\" must be an object such as {\"raw\": \"30d\", \"hourly\": \"400d\"}");
+		return;
+	}
+	cfg__check_keys(f, r, "retention", retention_keys);
+	if ((v = json_object_get(r, "raw")) != NULL && cfg__duration(f, v, "retention/raw", &c->retention_raw_ms) == 0 &&
+	    c->retention_raw_ms < 3600000)
+		cfg__err_at(f, "retention/raw", "\"raw\" must be at least 1h");
+	if ((v = json_object_get(r, "hourly")) != NULL)
+		cfg__duration(f, v, "retention/hourly", &c->retention_hourly_ms);
+	if (c->retention_hourly_ms < c->retention_raw_ms)
+		cfg__err_at(f, json_object_get(r, "hourly") ? "retention/hourly" : "retention",
+			    "\"hourly\" must be at least as long as \"raw\"");
 }
 
 static int add_probe(struct cfg *c, struct probe_def *d)
@@ -151,6 +177,8 @@ int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diag
 	cfg__check_keys(&f, f.root, "", main_keys);
 	c->state_dir = string_key(&f, "state_dir", "/var/lib/canary");
 	c->probes_dir = string_key(&f, "probes_dir", "probes.d");
+	c->control_socket = string_key(&f, "control_socket", CFG_DEFAULT_SOCKET);
+	load_retention(&f, c);
 	if (c->state_dir && asprintf(&c->db_path, "%s/canary.db", c->state_dir) < 0)
 		c->db_path = NULL;
 	cfg__load_channels(&f, c);
@@ -199,5 +227,6 @@ void cfg_free(struct cfg *c)
 	free(c->state_dir);
 	free(c->probes_dir);
 	free(c->db_path);
+	free(c->control_socket);
 	free(c);
 }

@@ -15,7 +15,7 @@
 
 static const char *const probe_keys[] = {
 	"name", "description", "every", "timeout", "tags", "vars", "steps", "reuse_connections",
-	"max_body", "alert",
+	"max_body", "alert", "paused",
 	/* a single-step probe's step keys */
 	"url", "method", "headers", "json", "body", "expect", "extract", "follow_redirects", "insecure",
 	NULL,
@@ -199,6 +199,12 @@ static void load_schedule(struct cfg__file *f, json_t *root, const struct cfg *d
 		cfg__duration(f, v, "timeout", &d->timeout_ms);
 	if ((v = json_object_get(root, "max_body")) != NULL)
 		load_max_body(f, v, &d->max_body);
+	if ((v = json_object_get(root, "paused")) != NULL) {
+		if (json_is_boolean(v))
+			d->paused = json_is_true(v);
+		else
+			cfg__err_at(f, "paused", "\"paused\" must be true or false");
+	}
 	if ((v = json_object_get(root, "reuse_connections")) != NULL) {
 		if (json_is_boolean(v))
 			d->reuse_connections = json_is_true(v);
@@ -256,29 +262,51 @@ int cfg__probe_from_file(struct cfg__file *f, const char *name_hint, const struc
 	return 0;
 }
 
-int cfg_load_probe(const char *path, const struct cfg *defaults, struct probe_def **out,
-		   struct cfg_diags *diags)
+/* Loads the probe of an open file (or one that failed to open: rc < 0), named after path when it has no "name". */
+static int probe_from(struct cfg__file *f, int rc, const char *path, const struct cfg *defaults,
+		      struct probe_def **out, struct cfg_diags *diags, size_t first)
 {
-	struct cfg__file f;
 	char *copy = strdup(path), *dir = strdup(path);
-	size_t first = diags->n;
-	int rc = -ENOMEM;
 
-	if (copy == NULL || dir == NULL)
-		goto out;
-	rc = cfg__file_open(&f, path, diags);
+	if (rc == 0 && (copy == NULL || dir == NULL))
+		rc = -ENOMEM;
 	if (rc == 0) {
 		char *base = basename(copy), *dot = strrchr(base, '.');
 		if (dot && strcmp(dot, ".json") == 0)
 			*dot = '\0';
-		f.dir = dirname(dir);
-		f.flags = defaults ? defaults->flags : 0;
-		rc = cfg__probe_from_file(&f, base, defaults, out);
+		f->dir = dirname(dir);
+		f->flags = defaults ? defaults->flags : 0;
+		rc = cfg__probe_from_file(f, base, defaults, out);
 	}
-	cfg__file_close(&f);
+	cfg__file_close(f);
 	cfg__diags_sort_from(diags, first);
-out:
 	free(copy);
 	free(dir);
 	return rc;
+}
+
+int cfg_load_probe(const char *path, const struct cfg *defaults, struct probe_def **out,
+		   struct cfg_diags *diags)
+{
+	struct cfg__file f;
+	size_t first = diags->n;
+	int rc = cfg__file_open(&f, path, diags);
+
+	return probe_from(&f, rc, path, defaults, out, diags, first);
+}
+
+int cfg_parse_probe(const char *display, const char *text, size_t len, const struct cfg *defaults,
+		    struct probe_def **out, struct cfg_diags *diags)
+{
+	struct cfg__file f = { 0 };
+	size_t first = diags->n;
+	char *copy = malloc(len + 1);
+	int rc;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = cfg__file_parse(&f, display, copy, len, diags);
+	return probe_from(&f, rc, display, defaults, out, diags, first);
 }

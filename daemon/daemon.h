@@ -2,6 +2,7 @@
 #ifndef CANARY_DAEMON_H
 #define CANARY_DAEMON_H
 
+#include <stdint.h>
 #include <syslog.h>
 
 #include "config/config.h"
@@ -12,11 +13,57 @@ struct daemon_opts {
 };
 
 /*
+ * The control socket (cfg->control_socket, mode 0660): line-delimited JSON,
+ * one request object per line in, one answer object per line out, on a
+ * connection that stays open for more requests. Requests:
+ *
+ *   {"cmd": "reload"}
+ *   {"cmd": "run-now", "probe": "NAME"}
+ *   {"cmd": "status"}
+ *
+ * Every answer has "ok": true, or "ok": false and "error" (a message for a
+ * person). A malformed line (not JSON, not an object, unknown cmd, a line over
+ * 64 KiB) gets {"ok": false, "error": "..."}, never a crash.
+ *
+ *   reload   {"ok": true, "added": [names], "changed": [names], "removed": [names],
+ *             "unchanged": [names], "paused": [names of paused probes],
+ *             "restart_needed": [main-file keys that changed but apply only at
+ *             restart: "state_dir", "control_socket", "channels"]}
+ *            or, when the new config is invalid (the running one stays):
+ *            {"ok": false, "error": "...", "diagnostics": ["FILE:LINE:COL: message", ...]}
+ *   run-now  answered when the run ends: {"ok": true, "result": probe_result_json()}
+ *            (a run already in flight is waited for and its result given, with "joined": true);
+ *            {"ok": false, "error": "no probe named \"X\""} otherwise
+ *   status   {"ok": true, "pid": N, "version": "0.1.0", "started_ms": N, "config": PATH,
+ *             "probes": [{"name", "paused", "running", "every_ms", "failing"}],
+ *             "runs": N, "skipped": N, "alerts_pending": N}
+ *
+ * Peers are checked (SO_PEERCRED): root, the daemon's own uid, or a process
+ * whose gid is the daemon's gid; any other gets {"ok": false, "error":
+ * "permission denied"} and is disconnected.
+ */
+
+/*
  * Runs every probe of cfg (borrowed) on its schedule until SIGTERM or SIGINT,
  * storing each run. Returns the process exit status: 0 after a clean stop,
  * 1 when start-up failed (the reason is logged).
  */
 int daemon_run(struct cfg *cfg, const struct daemon_opts *opts);
+
+/*
+ * systemd's notify protocol, written directly: a datagram to $NOTIFY_SOCKET
+ * (a path, or "@name" for the abstract namespace). Without NOTIFY_SOCKET it
+ * does nothing and returns 0. Returns 0 or a negative error. Non-blocking.
+ */
+int daemon_notify(const char *state);
+int daemon_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The watchdog interval systemd asks for ($WATCHDOG_USEC, when $WATCHDOG_PID
+ * is unset or our pid), in ms; 0 when none. The daemon sends WATCHDOG=1 from
+ * a loop timer at half of it, so a stuck loop misses the deadline.
+ */
+uint64_t daemon_watchdog_ms(void);
 
 /*
  * Logging: one line per event on stderr. Under systemd (JOURNAL_STREAM names

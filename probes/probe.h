@@ -309,6 +309,7 @@ struct probe_def {
 	int64_t timeout_ms;         /* the whole flow's deadline */
 	int64_t max_body;           /* bytes per response body */
 	bool reuse_connections;
+	bool paused;                /* "paused": kept, but the daemon does not schedule it */
 	char **tags;                /* owned */
 	size_t ntags;
 	struct probe_var *vars;     /* owned; values already resolved */
@@ -390,6 +391,14 @@ struct probe_result *probe_result_new(const struct probe_def *def, int64_t start
 				      enum probe_class cls, const char *error);
 /* Frees r and everything it owns. Accepts NULL. */
 void probe_result_free(struct probe_result *r);
+
+/*
+ * r as a new JSON object: probe, ok, class (null when ok), error, started_ms,
+ * duration_ms and steps (each: name, method, url, status, dns_ms, connect_ms,
+ * tls_ms, ttfb_ms, total_ms, bytes, class, error, checks, extracted). Secrets
+ * are already scrubbed from a result. NULL out of memory.
+ */
+json_t *probe_result_json(const struct probe_result *r);
 
 /*
  * Replaces, in place, every occurrence in s of a secret (def's, then the

@@ -97,6 +97,11 @@ struct store_status {
 	char *error;           /* owned; NULL when it passed */
 	int64_t runs_24h;      /* passed and failed runs in the 24 h before now */
 	int64_t ok_24h;        /* passed among them */
+	int64_t since_ms;      /* the first run of the current streak (runs with last_ok's result since
+				* the latest run with the other result), Unix ms; 0 when !has_run */
+	int64_t runs_7d;       /* as runs_24h and ok_24h, over the 7 days before now */
+	int64_t ok_7d;
+	int64_t p95_us_24h;    /* p95 (nearest rank) of the total latency of the runs_24h runs; -1 when none */
 };
 
 /*
@@ -291,5 +296,101 @@ int store_maint_list(struct store *s, int64_t active_at_ms, struct store_maint *
  * it is and 0 returned). Returns 0, or -ENOENT (-EROFS on a read-only store).
  */
 int store_maint_end(struct store *s, int64_t id, int64_t now_ms);
+
+
+/* ------------------------------------------------------------------ reports */
+
+/*
+ * Percentiles are by nearest rank: of n values sorted ascending, the p-th is
+ * the one at 1-based rank ceil(p / 100 * n). Latencies count the passed and
+ * failed runs (skipped and aborted ones have none), and every step those runs
+ * recorded.
+ */
+
+/* One step's latency over a report's range. */
+struct store_report_step {
+	char *name;                /* owned */
+	int64_t count;             /* recorded executions of the step */
+	int64_t p50_us, p95_us, p99_us, max_us; /* of its total_us; -1 when count is 0 */
+};
+
+/* One probe over [since_ms, until_ms). */
+struct store_report {
+	int64_t runs;              /* passed + failed runs started in the range */
+	int64_t ok;                /* passed among them */
+	int64_t skipped;           /* runs not made (skipped, aborted) */
+	int64_t p50_us, p95_us, p99_us; /* of the runs' total duration; -1 when runs is 0 */
+	int64_t incidents;         /* incidents started in the range */
+	int64_t resolved;          /* of those, resolved */
+	int64_t mttd_ms;           /* mean of detected - started over those incidents; -1 when none */
+	int64_t mttr_ms;           /* mean of resolved - started over the resolved ones; -1 when none */
+	struct store_report_step *steps; /* owned; in step order (by the step's index, then name) */
+	size_t nsteps;
+	bool approx;               /* some of the range came from hourly rollups: counts are exact,
+				    * percentiles are within the rollup histogram's ~3% */
+};
+
+/*
+ * Reports on probe over [since_ms, until_ms). Raw runs are used where they are
+ * still kept; the part of the range older than them (pruned by retention)
+ * comes from hourly rollups. A probe without runs gives zero counts and -1s.
+ * Works on a read-only store. Free with store_report_clear.
+ */
+int store_report(struct store *s, const char *probe, int64_t since_ms, int64_t until_ms,
+		 struct store_report *out);
+void store_report_clear(struct store_report *r);
+
+/* ------------------------------------------------------------------ annotations */
+
+/* A marker an operator records: a deploy, a migration. */
+struct store_annotation {
+	int64_t id;
+	int64_t at_ms;             /* when it happened, Unix ms */
+	char *probe;               /* owned; NULL: not tied to one probe */
+	char *tag;                 /* owned; NULL: not tied to a tag (neither: it concerns every probe) */
+	char *text;                /* owned */
+};
+
+void store_annotation_clear(struct store_annotation *a);
+void store_annotations_free(struct store_annotation *v, size_t n);
+
+/* Records a (a->id ignored; at_ms 0 means now). A direct write, not queued. Returns 0 and *id, or -EROFS, -EINVAL (no text). */
+int store_annotate(struct store *s, const struct store_annotation *a, int64_t *id);
+
+/*
+ * Lists the annotations with from_ms <= at_ms < to_ms (to_ms 0: no upper
+ * bound), oldest first (then by id). The caller matches probe and tag.
+ * *out is a new array (NULL when n is 0).
+ */
+int store_annotations(struct store *s, int64_t from_ms, int64_t to_ms, struct store_annotation **out,
+		      size_t *n);
+
+/* ------------------------------------------------------------------ retention */
+
+struct store_retention {
+	int64_t raw_ms;            /* runs (and their steps) older than this are rolled up, then deleted */
+	int64_t hourly_ms;         /* hourly rollups older than this are deleted */
+	int batch;                 /* rows per transaction; 0: 2000 */
+};
+
+struct store_retention_stats {
+	int64_t hours_rolled;      /* (probe, hour) groups rolled up */
+	int64_t runs_deleted;
+	int64_t hourly_deleted;
+};
+
+/*
+ * One pass of retention at now_ms: every whole hour older than raw_ms is
+ * rolled up into hourly aggregates (runs, passed, skipped, and latency
+ * histograms per probe and per step), then its raw runs are deleted, in
+ * transactions of at most batch rows each so that no lock is held long: the
+ * daemon's writer and the CLI's readers go on between them. Crash-safe and
+ * resumable: an hour is rolled up once (the rollup and the mark that it was
+ * made commit together) and deleting resumes where it stopped. Blocking: call
+ * it off the loop (the daemon runs it hourly on a worker thread). Returns 0
+ * or a negative error; st (may be NULL) says what was done.
+ */
+int store_retention_run(struct store *s, const struct store_retention *r, int64_t now_ms,
+			struct store_retention_stats *st);
 
 #endif
