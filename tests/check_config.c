@@ -350,6 +350,85 @@ START_TEST(missing_probes_dir_is_reported)
 }
 END_TEST
 
+START_TEST(control_socket_and_retention_keys)
+{
+	struct cfg *c;
+	char want[4096];
+
+	snprintf(want, sizeof(want), "%s/p", dir);
+	ck_assert_int_eq(mkdir(want, 0755), 0);
+
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\", \"control_socket\": \"run/ctl.sock\",\n"
+				     "  \"retention\": { \"raw\": \"7d\", \"hourly\": \"90d\" } }\n");
+	char *out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	snprintf(want, sizeof(want), "%s/run/ctl.sock", dir);
+	ck_assert_str_eq(c->control_socket, want);
+	ck_assert_int_eq(c->retention_raw_ms, 7LL * 86400000);
+	ck_assert_int_eq(c->retention_hourly_ms, 90LL * 86400000);
+	cfg_free(c);
+	free(out);
+
+	/* The defaults. */
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\" }\n");
+	out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	ck_assert_str_eq(c->control_socket, CFG_DEFAULT_SOCKET);
+	ck_assert_int_eq(c->retention_raw_ms, 30LL * 86400000);
+	ck_assert_int_eq(c->retention_hourly_ms, 400LL * 86400000);
+	cfg_free(c);
+	free(out);
+
+	/* Bad values, each at its key. */
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"retention\": { \"raw\": \"10m\",\n"
+				     "    \"hourly\": \"1x\", \"daily\": 3 } }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 18, "at least 1h");
+	has_diag(out, "canary.json", 3, 5, "hourly");
+	has_diag(out, "canary.json", 3, 21, "daily");
+	free(out);
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\", \"retention\": { \"raw\": \"500d\" } }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 1, 22, "at least as long as");
+	free(out);
+}
+END_TEST
+
+START_TEST(paused_key_and_probe_from_text)
+{
+	struct probe_def *d = NULL;
+	struct cfg_diags diags = { 0 };
+	static const char good[] = "{ \"url\": \"http://127.0.0.1/\", \"paused\": true }";
+	static const char bad[] = "{ \"name\": \"web\", \"url\": \"http://127.0.0.1/\",\n  \"paused\": \"yes\" }";
+
+	t_writef(dir, "p.json", "%s\n", good);
+	char *out = load_probe("p.json", &d);
+	ck_assert_msg(d != NULL, "%s", out);
+	ck_assert(d->paused);
+	probe_def_unref(d);
+	free(out);
+
+	/* From text: named after the display name, diagnostics against it. */
+	ck_assert_int_eq(cfg_parse_probe("<stdin>/web.json", good, strlen(good), NULL, &d, &diags), 0);
+	ck_assert_str_eq(d->name, "web");
+	ck_assert_str_eq(d->file, "<stdin>/web.json");
+	probe_def_unref(d);
+	ck_assert_int_lt(cfg_parse_probe("<stdin>", bad, strlen(bad), NULL, &d, &diags), 0);
+	ck_assert_uint_eq(diags.n, 1);
+	ck_assert_str_eq(diags.v[0].file, "<stdin>");
+	ck_assert_int_eq(diags.v[0].line, 2);
+	ck_assert_int_eq(diags.v[0].col, 3);
+	ck_assert_ptr_nonnull(strstr(diags.v[0].msg, "paused"));
+	cfg_diags_free(&diags);
+	ck_assert_int_lt(cfg_parse_probe("x.json", "{ nope", 6, NULL, &d, &diags), 0);
+	ck_assert_uint_eq(diags.n, 1);
+	ck_assert_int_eq(diags.v[0].line, 1);
+	cfg_diags_free(&diags);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -363,6 +442,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, valid_flow_loads);
 	tcase_add_test(tc, deep_nesting_is_indexed_without_hanging);
 	tcase_add_test(tc, single_step_probe_is_named_after_its_file);
+	tcase_add_test(tc, paused_key_and_probe_from_text);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("main file");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -370,6 +450,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, main_config_applies_defaults_and_paths);
 	tcase_add_test(tc, channels_and_alert_settings_are_checked_with_positions);
 	tcase_add_test(tc, missing_probes_dir_is_reported);
+	tcase_add_test(tc, control_socket_and_retention_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
