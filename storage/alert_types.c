@@ -1,4 +1,4 @@
-/* alert_types.c - freeing the incident, event, delivery, timeline and maintenance structs storage hands out. */
+/* alert_types.c - freeing the incident, event, delivery, timeline, maintenance, report and annotation structs storage hands out. */
 #include "storage/storage.h"
 #include "storage/storage_int.h"
 
@@ -134,4 +134,31 @@ void *store__grow(void *v, size_t size, size_t n, size_t *cap)
 	memset(nv + *cap * size, 0, (ncap - *cap) * size);
 	*cap = ncap;
 	return nv;
+}
+
+void store_report_clear(struct store_report *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nsteps; i++)
+		free(r->steps[i].name);
+	free(r->steps);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_annotation_clear(struct store_annotation *a)
+{
+	if (a == NULL)
+		return;
+	free(a->probe);
+	free(a->tag);
+	free(a->text);
+	memset(a, 0, sizeof(*a));
+}
+
+void store_annotations_free(struct store_annotation *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		store_annotation_clear(&v[i]);
+	free(v);
 }

@@ -1,12 +1,10 @@
-/* sqlite.c - the SQLite storage backend: connection set-up, batched writes, and the status reader. */
+/* sqlite.c - the SQLite storage backend: connection set-up and batched writes. */
 #include "storage/sqlite_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define DAY_MS (24 * 60 * 60 * 1000LL)
 
 const char *const store__sqlite_sql[STORE__SQ_MAX] = {
 	/* IMMEDIATE takes the write lock up front, waiting busy_timeout for it: a
@@ -27,15 +25,17 @@ const char *const store__sqlite_sql[STORE__SQ_MAX] = {
 		"INSERT INTO steps (run_id, idx, name_id, status, dns_us, connect_us, tls_us,"
 		" ttfb_us, total_us, bytes, class, error)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	/* Both readers walk runs_by_probe: the last one backwards from the end of
-	 * the probe's range (id breaks ties on the rowid the index carries), the
-	 * count over the 24 h range only. */
+	/* Both status readers walk runs_by_probe backwards from the end of the
+	 * probe's range (id breaks ties on the rowid the index carries): the last
+	 * run, then (COUNT_RUNS) every run since ?2, which sqlite_status.c
+	 * counts and takes the streak and p95 from. */
 	[STORE__SQ_LAST_RUN] =
 		"SELECT started_ms, duration_us, result, class, error FROM runs"
 		" WHERE probe_id = ?1 AND result < 2 ORDER BY started_ms DESC, id DESC LIMIT 1",
 	[STORE__SQ_COUNT_RUNS] =
-		"SELECT count(*), coalesce(sum(result = 0), 0) FROM runs"
-		" WHERE probe_id = ?1 AND started_ms BETWEEN ?2 AND ?3 AND result < 2",
+		"SELECT started_ms, duration_us, result FROM runs"
+		" WHERE probe_id = ?1 AND started_ms >= ?2 AND result < 2"
+		" ORDER BY started_ms DESC, id DESC",
 };
 
 int store__sqlite_errno(sqlite3 *db, int rc)
@@ -265,6 +265,17 @@ out:
 	return rc;
 }
 
+int store__sq_bind3(struct store__sqlite_conn *c, sqlite3_stmt *st, int64_t v1, int64_t v2,
+		    int64_t v3, char **err)
+{
+	int src = SQLITE_OK;
+
+	store__sq_bind_int(st, 1, v1, &src);
+	store__sq_bind_int(st, 2, v2, &src);
+	store__sq_bind_int(st, 3, v3, &src);
+	return src == SQLITE_OK ? 0 : store__sq_fail(c, src, err);
+}
+
 int store__sq_column_dup(sqlite3_stmt *st, int i, char **out)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
@@ -276,78 +287,27 @@ int store__sq_column_dup(sqlite3_stmt *st, int i, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Reads the last run that ran into out. Returns 0 or a negative error. */
-static int sq_last_run(struct store__sqlite_conn *c, int64_t probe_id, struct store_status *out,
-		       char **err)
+/* Every statement array of a connection with its SQL, prepared at open, finalized at close. */
+#define STMT_SET(sql, member, n) { sql, offsetof(struct store__sqlite_conn, member), n }
+
+static const struct {
+	const char *const *sql;
+	size_t off;             /* of the sqlite3_stmt * array in the connection */
+	int n;
+} stmt_sets[] = {
+	STMT_SET(store__sqlite_sql, st, STORE__SQ_MAX),
+	STMT_SET(store__sqlite_alert_sql, sta, STORE__SQA_MAX),
+	STMT_SET(store__sqlite_maint_sql, stm, STORE__SQM_MAX),
+	STMT_SET(store__sqlite_report_sql, str, STORE__SQR_MAX),
+	STMT_SET(store__sqlite_retention_sql, stt, STORE__SQT_MAX),
+	STMT_SET(store__sqlite_annot_sql, stn, STORE__SQN_MAX),
+};
+
+#define NSETS (sizeof(stmt_sets) / sizeof(stmt_sets[0]))
+
+static sqlite3_stmt **stmt_array(struct store__sqlite_conn *c, size_t set)
 {
-	sqlite3_stmt *st = c->st[STORE__SQ_LAST_RUN];
-	int rc = 0, src = SQLITE_OK;
-
-	store__sq_bind_int(st, 1, probe_id, &src);
-	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		src = SQLITE_OK;
-		out->has_run = true;
-		out->last_run_ms = sqlite3_column_int64(st, 0);
-		out->latency_us = sqlite3_column_int64(st, 1);
-		out->last_ok = sqlite3_column_int(st, 2) == 0;
-		if (!out->last_ok && (store__sq_column_dup(st, 3, &out->error_class) < 0 ||
-				      store__sq_column_dup(st, 4, &out->error) < 0)) {
-			rc = -ENOMEM;
-			*err = store__strdupf("out of memory");
-		}
-	} else if (src == SQLITE_DONE) {
-		src = SQLITE_OK;
-	}
-	if (src != SQLITE_OK)
-		rc = store__sq_fail(c, src, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Counts the runs (and passes) in [now_ms - 24 h, now_ms]. Returns 0 or a negative error. */
-static int sq_count_runs(struct store__sqlite_conn *c, int64_t probe_id, int64_t now_ms,
-			 struct store_status *out, char **err)
-{
-	sqlite3_stmt *st = c->st[STORE__SQ_COUNT_RUNS];
-	int rc = 0, src = SQLITE_OK;
-
-	store__sq_bind_int(st, 1, probe_id, &src);
-	store__sq_bind_int(st, 2, now_ms - DAY_MS, &src);
-	store__sq_bind_int(st, 3, now_ms, &src);
-	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		src = SQLITE_OK;
-		out->runs_24h = sqlite3_column_int64(st, 0);
-		out->ok_24h = sqlite3_column_int64(st, 1);
-	}
-	if (src != SQLITE_OK)
-		rc = store__sq_fail(c, src, err);
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Reads in one read transaction, so the last run and the counts agree. */
-static int sq_probe_status(struct store__conn *conn, const char *probe, int64_t now_ms,
-			   struct store_status *out, char **err)
-{
-	struct store__sqlite_conn *c = STORE__CONTAINER_OF(conn, struct store__sqlite_conn, super);
-	int64_t probe_id = 0;
-	int rc = 0, src = SQLITE_OK;
-
-	if ((src = store__sq_run(c->st[STORE__SQ_BEGIN_READ])) != SQLITE_OK) {
-		rc = store__sq_fail(c, src, err);
-		goto out;
-	}
-	/* Looked up, never added: readers do not write. */
-	rc = store__sq_intern(c, &c->probes, STORE__SQ_PROBE_GET, STORE__SQ_MAX, probe, &probe_id, err);
-	if (rc < 0 || probe_id == 0)
-		goto out;
-	if ((rc = sq_last_run(c, probe_id, out, err)) < 0)
-		goto out;
-	rc = sq_count_runs(c, probe_id, now_ms, out, err);
-out:
-	if (!sqlite3_get_autocommit(c->db))
-		store__sq_run(c->st[STORE__SQ_COMMIT]);
-	return rc;
+	return (sqlite3_stmt **)(void *)((char *)c + stmt_sets[set].off);
 }
 
 static void sq_close(struct store__conn *conn)
@@ -357,12 +317,9 @@ static void sq_close(struct store__conn *conn)
 	if (conn == NULL)
 		return;
 	c = STORE__CONTAINER_OF(conn, struct store__sqlite_conn, super);
-	for (int i = 0; i < STORE__SQ_MAX; i++)
-		sqlite3_finalize(c->st[i]);
-	for (int i = 0; i < STORE__SQA_MAX; i++)
-		sqlite3_finalize(c->sta[i]);
-	for (int i = 0; i < STORE__SQM_MAX; i++)
-		sqlite3_finalize(c->stm[i]);
+	for (size_t set = 0; set < NSETS; set++)
+		for (int i = 0; i < stmt_sets[set].n; i++)
+			sqlite3_finalize(stmt_array(c, set)[i]);
 	/* The last connection to close checkpoints and removes the WAL. */
 	sqlite3_close_v2(c->db);
 	store__names_clear(&c->probes);
@@ -476,10 +433,10 @@ static int sq_open(const char *path, unsigned flags, struct store__conn **out, c
 	if (!c->readonly && ((rc = sq_pragmas(c, err)) < 0 ||
 			     (rc = store__sqlite_migrate(c->db, path, err)) < 0))
 		goto out;
-	if ((rc = sq_prepare(c, store__sqlite_sql, c->st, STORE__SQ_MAX, err)) < 0 ||
-	    (rc = sq_prepare(c, store__sqlite_alert_sql, c->sta, STORE__SQA_MAX, err)) < 0 ||
-	    (rc = sq_prepare(c, store__sqlite_maint_sql, c->stm, STORE__SQM_MAX, err)) < 0)
-		goto out;
+	for (size_t set = 0; set < NSETS; set++)
+		if ((rc = sq_prepare(c, stmt_sets[set].sql, stmt_array(c, set), stmt_sets[set].n,
+				     err)) < 0)
+			goto out;
 	*out = &c->super;
 	c = NULL;
 out:
@@ -495,11 +452,15 @@ const struct store__backend store__sqlite_backend = {
 	.open = sq_open,
 	.close = sq_close,
 	.write_batch = sq_write_batch,
-	.probe_status = sq_probe_status,
+	.probe_status = store__sq_probe_status,
 	.alert_load = store__sq_alert_load,
 	.incidents = store__sq_incidents,
 	.incident_timeline = store__sq_incident_timeline,
 	.maint_list = store__sq_maint_list,
 	.maint_add = store__sq_maint_add,
 	.maint_end = store__sq_maint_end,
+	.report = store__sq_report,
+	.annotations = store__sq_annotations,
+	.annotate = store__sq_annotate,
+	.retention_step = store__sq_retention_step,
 };

@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE__SQLITE_SCHEMA 2
+#define STORE__SQLITE_SCHEMA 3
 
 /*
  * How long a statement waits for another connection's lock before failing
@@ -65,6 +65,46 @@ enum store__sqm {
 
 extern const char *const store__sqlite_maint_sql[STORE__SQM_MAX];
 
+/* The status and report readers' statements (sqlite_report.c); retention scans with SCAN too. */
+enum store__sqr {
+	STORE__SQR_ROLLED,        /* the retention mark */
+	STORE__SQR_STREAK,        /* the latest run with another result, before a time */
+	STORE__SQR_FIRST_AFTER,   /* the first run after one */
+	STORE__SQR_SCAN,          /* runs and their steps over a range */
+	STORE__SQR_HOURLY,        /* rollups over a range of hours */
+	STORE__SQR_HOURLY_RUNS,   /* the same, the runs' rows only */
+	STORE__SQR_INCIDENTS,
+	STORE__SQR_STEP_NAME,
+	STORE__SQR_MAX
+};
+
+extern const char *const store__sqlite_report_sql[STORE__SQR_MAX];
+
+/* Retention's statements (sqlite_retention.c). */
+enum store__sqt {
+	STORE__SQT_OLDEST,        /* the oldest raw run of any probe */
+	STORE__SQT_PROBES,        /* probe ids from one on */
+	STORE__SQT_HOURLY_PUT,
+	STORE__SQT_MARK,          /* sets the retention mark */
+	STORE__SQT_DEL_IDS,       /* rolled-up runs of a probe still to delete */
+	STORE__SQT_DEL_STEPS,
+	STORE__SQT_DEL_RUN,
+	STORE__SQT_PRUNE_HOURLY,
+	STORE__SQT_MAX
+};
+
+extern const char *const store__sqlite_retention_sql[STORE__SQT_MAX];
+
+/* Annotations' statements (sqlite_annot.c). */
+enum store__sqn {
+	STORE__SQN_ADD,
+	STORE__SQN_LIST,
+	STORE__SQN_PRUNE,
+	STORE__SQN_MAX
+};
+
+extern const char *const store__sqlite_annot_sql[STORE__SQN_MAX];
+
 /* A connection: the base struct first, then what only SQLite needs. */
 struct store__sqlite_conn {
 	struct store__conn super;
@@ -74,6 +114,9 @@ struct store__sqlite_conn {
 	sqlite3_stmt *st[STORE__SQ_MAX];
 	sqlite3_stmt *sta[STORE__SQA_MAX];
 	sqlite3_stmt *stm[STORE__SQM_MAX];
+	sqlite3_stmt *str[STORE__SQR_MAX];
+	sqlite3_stmt *stt[STORE__SQT_MAX];
+	sqlite3_stmt *stn[STORE__SQN_MAX];
 	struct store__names probes;     /* probes.name -> probes.id */
 	struct store__names steps;      /* step_names.name -> step_names.id */
 };
@@ -129,6 +172,10 @@ int store__sq_intern(struct store__sqlite_conn *c, struct store__names *names,
 /* The id of probe (NULL as ""), through store__sq_intern, inserted when new. */
 int store__sq_probe_id(struct store__sqlite_conn *c, const char *probe, int64_t *id, char **err);
 
+/* Binds ?1, ?2 and ?3 of st to integers (a probe and a range, mostly). Returns 0 or a negative error. */
+int store__sq_bind3(struct store__sqlite_conn *c, sqlite3_stmt *st, int64_t v1, int64_t v2,
+		    int64_t v3, char **err);
+
 /* Copies column i (text or NULL) into *out. Returns 0 or -ENOMEM. */
 int store__sq_column_dup(sqlite3_stmt *st, int i, char **out);
 
@@ -154,6 +201,62 @@ int store__sq_maint_list(struct store__conn *conn, int64_t active_at_ms,
 int store__sq_maint_add(struct store__conn *conn, const struct store_maint *m, int64_t *id,
 			char **err);
 int store__sq_maint_end(struct store__conn *conn, int64_t id, int64_t now_ms, char **err);
+
+/* ------------------------------------------------------------------ status, reports and retention */
+
+/* The backend methods of the same names in storage_int.h (sqlite_status.c, sqlite_report.c). */
+int store__sq_probe_status(struct store__conn *conn, const char *probe, int64_t now_ms,
+			   struct store_status *out, char **err);
+int store__sq_report(struct store__conn *conn, const char *probe, int64_t since_ms,
+		     int64_t until_ms, struct store_report *out, char **err);
+
+/*
+ * Opens a read transaction and looks probe up (never adding it): *probe_id
+ * is 0 when unknown. Returns 0 or a negative error. store__sq_read_end ends
+ * the transaction, whatever happened (sqlite_report.c).
+ */
+int store__sq_read_begin(struct store__sqlite_conn *c, const char *probe, int64_t *probe_id,
+			 char **err);
+void store__sq_read_end(struct store__sqlite_conn *c);
+
+/* The retention mark, read inside the caller's transaction. */
+struct store__sq_mark {
+	int64_t rolled_ms;        /* every hour before it is rolled up (0: none is) */
+	int64_t del_hour_ms;      /* an hour rolled up whose runs are being deleted, or -1 */
+	int64_t del_max_id;       /* the largest run id that rollup counted */
+};
+
+/* Reads the mark into *m. Returns 0 or a negative error. */
+int store__sq_mark_get(struct store__sqlite_conn *c, struct store__sq_mark *m, char **err);
+
+/*
+ * Adds the raw runs of probe_id started in [from_ms, to_ms), and the steps
+ * of those that ran, to sum; *max_id (may be NULL) is raised to the largest
+ * run id seen. Returns 0 or a negative error.
+ */
+int store__sq_scan(struct store__sqlite_conn *c, int64_t probe_id, int64_t from_ms,
+		   int64_t to_ms, struct store__summary *sum, int64_t *max_id, char **err);
+
+/*
+ * Merges the hourly rollups of probe_id for the hours starting in
+ * [from_ms, to_ms) into sum (the runs' rows only unless steps). *found (may
+ * be NULL) is set when there was one. Returns 0 or a negative error.
+ */
+int store__sq_rollups(struct store__sqlite_conn *c, int64_t probe_id, int64_t from_ms,
+		      int64_t to_ms, bool steps, struct store__summary *sum, bool *found,
+		      char **err);
+
+/* sqlite_retention.c */
+int store__sq_retention_step(struct store__conn *conn, struct store__retention_pass *p,
+			     char **err);
+
+/* sqlite_annot.c */
+int store__sq_annotate(struct store__conn *conn, const struct store_annotation *a, int64_t *id,
+		       char **err);
+int store__sq_annotations(struct store__conn *conn, int64_t from_ms, int64_t to_ms,
+			  struct store_annotation **out, size_t *n, char **err);
+/* Deletes the annotations older than before_ms, in the caller's transaction; *n gets how many. */
+int store__sq_annot_prune(struct store__sqlite_conn *c, int64_t before_ms, int64_t *n, char **err);
 
 /*
  * Translates a sqlite return code (primary or extended) into a negative errno

@@ -97,6 +97,45 @@ static const char schema_v2[] =
 	"CREATE INDEX maintenance_by_end ON maintenance (end_ms);";
 
 /*
+ * Schema v3: annotations, hourly rollups and retention's progress. All new
+ * and small, so plain DDL (no big table is touched).
+ *
+ * hourly holds, per probe and whole hour (hour_ms, a multiple of 1 h), one
+ * row for the runs (step 0: runs, ok and skipped counted; count, sum_us,
+ * max_us and hist over the passed and failed runs' durations) and one per
+ * step name (step = step_names.id; idx its smallest index that hour, for
+ * ordering; runs, ok and skipped 0). hist is a latency histogram as hist.c
+ * encodes it. Keyed by probe first: a report reads one probe's hours.
+ *
+ * retention is one row: rolled_ms says every hour before it is rolled up;
+ * del_hour_ms/del_max_id, when set, name the hour being deleted and the
+ * largest run id its rollup counted (see sqlite_retention.c).
+ */
+static const char schema_v3[] =
+	"CREATE TABLE annotations ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"  /* never reused: the CLI shows ids */
+	" at_ms INTEGER NOT NULL,"
+	" probe TEXT, tag TEXT,"           /* neither: every probe */
+	" text TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX annotations_by_at ON annotations (at_ms);"
+	"CREATE TABLE hourly ("
+	" probe_id INTEGER NOT NULL REFERENCES probes(id),"
+	" hour_ms INTEGER NOT NULL,"
+	" step INTEGER NOT NULL,"          /* 0: the run; else step_names.id */
+	" idx INTEGER NOT NULL,"
+	" runs INTEGER NOT NULL, ok INTEGER NOT NULL, skipped INTEGER NOT NULL,"
+	" count INTEGER NOT NULL, sum_us INTEGER NOT NULL, max_us INTEGER NOT NULL,"
+	" hist BLOB NOT NULL,"
+	" PRIMARY KEY (probe_id, hour_ms, step)) WITHOUT ROWID;"
+	"CREATE TABLE retention ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" rolled_ms INTEGER NOT NULL,"
+	" del_hour_ms INTEGER,"            /* NULL: no deletion under way */
+	" del_max_id INTEGER);"
+	"INSERT INTO retention (id, rolled_ms) VALUES (1, 0);";
+
+/*
  * One step per schema version, applied in order, each in its own transaction
  * that also sets PRAGMA user_version, so that a crash leaves the database at
  * one version or the next, never between.
@@ -117,6 +156,7 @@ struct migration {
 static const struct migration migrations[] = {
 	{ 1, schema_v1, NULL },
 	{ 2, schema_v2, NULL },
+	{ 3, schema_v3, NULL },
 };
 
 const char *store__sqlite_schema_sql(int version)

@@ -98,16 +98,20 @@ struct store_status {
 	int64_t runs_24h;      /* passed and failed runs in the 24 h before now */
 	int64_t ok_24h;        /* passed among them */
 	int64_t since_ms;      /* the first run of the current streak (runs with last_ok's result since
-				* the latest run with the other result), Unix ms; 0 when !has_run */
-	int64_t runs_7d;       /* as runs_24h and ok_24h, over the 7 days before now */
+				* the latest run with the other result; skipped runs do not count),
+				* Unix ms; 0 when !has_run. Raw runs only: when retention pruned the
+				* streak's start, its first run kept */
+	int64_t runs_7d;       /* as runs_24h and ok_24h, over the 7 days before now (with raw
+				* retention under a week, rolled-up hours starting in it count too) */
 	int64_t ok_7d;
 	int64_t p95_us_24h;    /* p95 (nearest rank) of the total latency of the runs_24h runs; -1 when none */
 };
 
 /*
- * Fills out for the probe named probe, counting the 24 h before now_ms.
- * A probe with no runs gives has_run false and zero counts. Returns 0 or a
- * negative error.
+ * Fills out for the probe named probe, counting the 24 h and 7 days before
+ * now_ms (both ends included). A probe with no runs gives has_run false,
+ * zero counts and p95_us_24h -1. Returns 0 or a negative error. Reads the
+ * probe's last week of runs (and, when its streak is older, the streak's).
  */
 int store_probe_status(struct store *s, const char *probe, int64_t now_ms,
 		       struct store_status *out);
@@ -322,19 +326,26 @@ struct store_report {
 	int64_t p50_us, p95_us, p99_us; /* of the runs' total duration; -1 when runs is 0 */
 	int64_t incidents;         /* incidents started in the range */
 	int64_t resolved;          /* of those, resolved */
-	int64_t mttd_ms;           /* mean of detected - started over those incidents; -1 when none */
-	int64_t mttr_ms;           /* mean of resolved - started over the resolved ones; -1 when none */
+	int64_t mttd_ms;           /* mean of detected - started over those incidents, rounded toward
+				    * zero; -1 when none */
+	int64_t mttr_ms;           /* mean of resolved - started over the resolved ones (so rounded);
+				    * -1 when none */
 	struct store_report_step *steps; /* owned; in step order (by the step's index, then name) */
 	size_t nsteps;
-	bool approx;               /* some of the range came from hourly rollups: counts are exact,
-				    * percentiles are within the rollup histogram's ~3% */
+	bool approx;               /* some of the range came from hourly rollups: counts and max_us are
+				    * exact, percentiles within ~1.1 % (a histogram bucket's half width) */
 };
 
 /*
  * Reports on probe over [since_ms, until_ms). Raw runs are used where they are
  * still kept; the part of the range older than them (pruned by retention)
- * comes from hourly rollups. A probe without runs gives zero counts and -1s.
- * Works on a read-only store. Free with store_report_clear.
+ * comes from hourly rollups, a rolled-up hour counting whole when it starts
+ * in the range. Incidents always come whole. A probe without runs (or an
+ * empty range) gives zero counts and -1s; until_ms < since_ms is -EINVAL.
+ * One snapshot of the database, so a retention pass running meanwhile
+ * never makes a run count twice or not at all. Runs written late for hours
+ * already rolled up are left out until the next retention pass rolls them
+ * in. Works on a read-only store. Free with store_report_clear.
  */
 int store_report(struct store *s, const char *probe, int64_t since_ms, int64_t until_ms,
 		 struct store_report *out);
@@ -354,7 +365,11 @@ struct store_annotation {
 void store_annotation_clear(struct store_annotation *a);
 void store_annotations_free(struct store_annotation *v, size_t n);
 
-/* Records a (a->id ignored; at_ms 0 means now). A direct write, not queued. Returns 0 and *id, or -EROFS, -EINVAL (no text). */
+/*
+ * Records a (a->id ignored; at_ms 0 means now; a is borrowed). A direct
+ * write, not queued. Returns 0 and *id, or -EROFS, -EINVAL (text NULL or
+ * empty). Retention deletes annotations older than its hourly_ms.
+ */
 int store_annotate(struct store *s, const struct store_annotation *a, int64_t *id);
 
 /*
@@ -370,7 +385,7 @@ int store_annotations(struct store *s, int64_t from_ms, int64_t to_ms, struct st
 struct store_retention {
 	int64_t raw_ms;            /* runs (and their steps) older than this are rolled up, then deleted */
 	int64_t hourly_ms;         /* hourly rollups older than this are deleted */
-	int batch;                 /* rows per transaction; 0: 2000 */
+	int batch;                 /* rows per transaction; 0: 2000 (at most 100000) */
 };
 
 struct store_retention_stats {
@@ -386,9 +401,16 @@ struct store_retention_stats {
  * transactions of at most batch rows each so that no lock is held long: the
  * daemon's writer and the CLI's readers go on between them. Crash-safe and
  * resumable: an hour is rolled up once (the rollup and the mark that it was
- * made commit together) and deleting resumes where it stopped. Blocking: call
- * it off the loop (the daemon runs it hourly on a worker thread). Returns 0
- * or a negative error; st (may be NULL) says what was done.
+ * made commit together) and deleting resumes where it stopped. Between two
+ * transactions it pauses as long as the last one took (1 to 100 ms), so the
+ * writer thread and other processes get in. Runs written late for an hour
+ * already rolled up are added to its rollup by the next pass. Annotations
+ * older than hourly_ms are deleted too. Blocking: call it off the loop (the
+ * daemon runs it hourly on a worker thread), never concurrently with
+ * store_close. -EINVAL unless raw_ms and hourly_ms are positive; -EROFS on
+ * a read-only store. Returns 0 or a negative error (what committed stays,
+ * and the next pass resumes from it); st (may be NULL) says what was done,
+ * failed or not.
  */
 int store_retention_run(struct store *s, const struct store_retention *r, int64_t now_ms,
 			struct store_retention_stats *st);

@@ -18,6 +18,9 @@
 #define STORE__BACKOFF_MIN_MS 100     /* first retry after a failed batch */
 #define STORE__BACKOFF_MAX_MS 2000    /* the backoff doubles up to this */
 #define STORE__CLOSE_BUDGET_MS 10000  /* how long store_close keeps retrying */
+#define STORE__RETENTION_BATCH 2000   /* default store_retention.batch */
+#define STORE__RETENTION_BATCH_MAX 100000 /* store_retention.batch is capped at this */
+#define STORE__RETENTION_PAUSE_MAX_MS 100 /* the longest pause between two retention steps */
 
 /* ------------------------------------------------------------------ backends */
 
@@ -53,7 +56,24 @@ struct store__item {
 	} u;
 };
 
-#define STORE__BACKEND_VERSION 2
+#define STORE__BACKEND_VERSION 3
+
+/*
+ * One pass of store_retention_run, carried from one backend step to the next
+ * (each step is one short transaction, made with the store's db_lock held,
+ * which is released between steps). The store zeroes it and fills r and
+ * now_ms; phase, cursor, cursor_ms and hour_ms are the backend's own; st
+ * adds up what was done.
+ */
+struct store__retention_pass {
+	struct store_retention r;     /* batch already defaulted (> 0) */
+	int64_t now_ms;
+	int phase;                    /* backend's: 0 at the start of a pass */
+	int64_t cursor;               /* backend's */
+	int64_t cursor_ms;            /* backend's */
+	int64_t hour_ms;              /* backend's */
+	struct store_retention_stats st;
+};
 
 /*
  * A storage backend, registered by scheme in store.c's table. Backends speak
@@ -112,6 +132,25 @@ struct store__backend {
 	int (*maint_add)(struct store__conn *c, const struct store_maint *m, int64_t *id,
 			 char **err);
 	int (*maint_end)(struct store__conn *c, int64_t id, int64_t now_ms, char **err);
+
+	/* Optional readers (version 3), as store_report and store_annotations document. */
+	int (*report)(struct store__conn *c, const char *probe, int64_t since_ms, int64_t until_ms,
+		      struct store_report *out, char **err);
+	int (*annotations)(struct store__conn *c, int64_t from_ms, int64_t to_ms,
+			   struct store_annotation **out, size_t *n, char **err);
+
+	/* Optional direct write (version 3), one short transaction, as store_annotate documents. */
+	int (*annotate)(struct store__conn *c, const struct store_annotation *a, int64_t *id,
+			char **err);
+
+	/*
+	 * Optional (version 3). Does the next bit of the retention pass p in one
+	 * short transaction of its own: returns 1 when there is more to do (the
+	 * store then releases its lock and calls again), 0 when the pass is
+	 * complete, or a negative error (the pass may be run again later: what
+	 * committed stays, and the next pass resumes from it).
+	 */
+	int (*retention_step)(struct store__conn *c, struct store__retention_pass *p, char **err);
 };
 
 extern const struct store__backend store__sqlite_backend;
@@ -228,6 +267,38 @@ static inline int store__be_maint_end(struct store__conn *c, int64_t id, int64_t
 				 : c->be->maint_end(c, id, now_ms, err), "write", err);
 }
 
+static inline int store__be_report(struct store__conn *c, const char *probe, int64_t since_ms,
+				   int64_t until_ms, struct store_report *out, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->report == NULL ? -ENOTSUP
+				 : c->be->report(c, probe, since_ms, until_ms, out, err), "read", err);
+}
+
+static inline int store__be_annotations(struct store__conn *c, int64_t from_ms, int64_t to_ms,
+					struct store_annotation **out, size_t *n, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->annotations == NULL ? -ENOTSUP
+				 : c->be->annotations(c, from_ms, to_ms, out, n, err), "read", err);
+}
+
+static inline int store__be_annotate(struct store__conn *c, const struct store_annotation *a,
+				     int64_t *id, char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->annotate == NULL ? -ENOTSUP
+				 : c->be->annotate(c, a, id, err), "write", err);
+}
+
+static inline int store__be_retention_step(struct store__conn *c, struct store__retention_pass *p,
+					   char **err)
+{
+	*err = NULL;
+	return store__be_fail(c, c->be->retention_step == NULL ? -ENOTSUP
+				 : c->be->retention_step(c, p, err), "prune", err);
+}
+
 /* ------------------------------------------------------------------ the store */
 
 /*
@@ -297,6 +368,88 @@ void store__writer_stop(struct store *s);
 
 /* Frees the queue and its locks; the writer must be stopped. */
 void store__queue_free(struct store *s);
+
+/* ------------------------------------------------------------------ latency histograms (hist.c) */
+
+/*
+ * A latency histogram has log-scale buckets: bucket 0 holds values below
+ * 1 us, bucket b >= 1 holds [2^((b-1)/32), 2^(b/32)) us, each 2.2 % wider
+ * than the last, up to 2^32 us (71 minutes; larger values go in the last
+ * bucket). A bucket stands for its geometric middle rounded to a whole us,
+ * within 1.1 % (and that rounding) of any value in it; below ~50 us each
+ * bucket holds one whole value at most, so small values stay exact.
+ * store__series_blob documents how one is stored.
+ */
+#define STORE__HIST_SUB 32                               /* buckets per doubling */
+#define STORE__HIST_BUCKETS (1 + 32 * STORE__HIST_SUB)    /* 32 doublings: to 2^32 us */
+
+/* The bucket of v (us). */
+int store__hist_bucket(int64_t v);
+
+/* What bucket b stands for: its geometric middle, rounded (0 for bucket 0). */
+int64_t store__hist_value(int b);
+
+/*
+ * The latencies of one thing (a probe's runs, or one of its steps) over a
+ * range: exact (every value kept) until histogram data is merged in or
+ * asked for, approximate (bucket counts) after. count, sum_us and max_us
+ * are exact either way.
+ */
+struct store__series {
+	int64_t key;                  /* what it measures: 0 the run, else a step name's id */
+	int64_t idx;                  /* the smallest step index it was seen at */
+	int64_t count, sum_us, max_us;
+	int64_t *values;              /* owned; exact: count values */
+	size_t cap;
+	bool sorted;                  /* values are in ascending order */
+	uint64_t *hist;               /* owned; NULL while exact, else STORE__HIST_BUCKETS counts */
+};
+
+/* Adds one value. Returns 0 or -ENOMEM. */
+int store__series_add(struct store__series *s, int64_t v);
+
+/* Makes s approximate, moving its values into a histogram. Returns 0 or -ENOMEM. */
+int store__series_to_hist(struct store__series *s);
+
+/*
+ * Merges a stored histogram (blob, len bytes, as store__series_blob wrote it)
+ * holding count values of sum sum_us and largest max_us; s becomes
+ * approximate. Returns 0, -ENOMEM, or -EBADMSG for a malformed blob.
+ */
+int store__series_merge(struct store__series *s, const void *blob, size_t len, int64_t count,
+			int64_t sum_us, int64_t max_us);
+
+/*
+ * The p-th percentile (0 < p <= 100) by nearest rank, -1 when s is empty.
+ * Exact series are sorted in place (once, until a value is added).
+ * Approximate ones give the middle of the bucket holding that rank, never
+ * above max_us.
+ */
+int64_t store__series_pct(struct store__series *s, int p);
+
+/* Encodes s's histogram (s must be approximate) into *out (new), *len bytes. Returns 0 or -ENOMEM. */
+int store__series_blob(const struct store__series *s, unsigned char **out, size_t *len);
+
+/* Frees what s holds and zeroes it. Accepts NULL. */
+void store__series_free(struct store__series *s);
+
+/*
+ * What one probe did over a range: run counts, the runs' latencies, and
+ * each step's (by step name id, in first-seen order).
+ */
+struct store__summary {
+	int64_t runs, ok, skipped;    /* passed + failed, passed, not run */
+	struct store__series run;     /* key 0 */
+	struct store__series *steps;  /* owned */
+	size_t nsteps, cap;
+	bool hist;                    /* series start approximate (rollups are built so) */
+};
+
+/* The series of step key (> 0), added (at idx) when new; NULL when out of memory. */
+struct store__series *store__summary_step(struct store__summary *sum, int64_t key, int64_t idx);
+
+/* Frees what sum holds and zeroes it. */
+void store__summary_free(struct store__summary *sum);
 
 /* ------------------------------------------------------------------ name cache */
 

@@ -333,3 +333,109 @@ int store_maint_end(struct store *s, int64_t id, int64_t now_ms)
 	LOCKED(s, rc, store__be_maint_end(s->conn, id, now_ms, &err));
 	return logged(s, rc, err, true, "end maintenance window %lld in", (long long)id);
 }
+
+/* ------------------------------------------------------------------ reports, annotations and retention */
+
+/* An empty range (until_ms <= since_ms) gives zero counts and -1s; a reversed one is -EINVAL. */
+int store_report(struct store *s, const char *probe, int64_t since_ms, int64_t until_ms,
+		 struct store_report *out)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (out == NULL || s == NULL || probe == NULL || until_ms < since_ms)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_report(s->conn, probe, since_ms, until_ms, out, &err));
+	if ((rc = logged(s, rc, err, false, "report on %s from", probe)) < 0)
+		store_report_clear(out);
+	return rc;
+}
+
+/* Text is required (NULL or empty is -EINVAL); a read-only store gives -EROFS. */
+int store_annotate(struct store *s, const struct store_annotation *a, int64_t *id)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || a == NULL || id == NULL || a->text == NULL || a->text[0] == '\0')
+		return -EINVAL;
+	if (s->flags & STORE_READONLY)
+		return -EROFS;
+	LOCKED(s, rc, store__be_annotate(s->conn, a, id, &err));
+	return logged(s, rc, err, false, "add an annotation to");
+}
+
+int store_annotations(struct store *s, int64_t from_ms, int64_t to_ms,
+		      struct store_annotation **out, size_t *n)
+{
+	char *err = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (out == NULL || n == NULL || s == NULL)
+		return -EINVAL;
+	LOCKED(s, rc, store__be_annotations(s->conn, from_ms, to_ms, out, n, &err));
+	return logged(s, rc, err, false, "read annotations from");
+}
+
+/*
+ * How long to leave the database alone after a retention step that took ns:
+ * as long again (at least 1 ms, at most STORE__RETENTION_PAUSE_MAX_MS).
+ * Releasing the locks is not enough: a mutex handed back at once is mostly
+ * retaken by the thread that released it, and another process's SQLite
+ * waits by sleeping and polling (1, 2, 5 ... 100 ms), so without a pause
+ * the writer and the CLI would wait until the whole pass is over.
+ */
+static unsigned retention_pause_ms(uint64_t ns)
+{
+	uint64_t ms = ns / 1000000 + 1;
+
+	return ms < STORE__RETENTION_PAUSE_MAX_MS ? (unsigned)ms : STORE__RETENTION_PAUSE_MAX_MS;
+}
+
+/*
+ * Calls the backend's retention step until the pass is complete, taking
+ * db_lock for each step only and pausing between steps (retention_pause_ms),
+ * so that the writer thread, other callers and other processes get the
+ * database meanwhile. raw_ms and hourly_ms must be positive, batch is
+ * capped at STORE__RETENTION_BATCH_MAX; a read-only store gives -EROFS.
+ */
+int store_retention_run(struct store *s, const struct store_retention *r, int64_t now_ms,
+			struct store_retention_stats *st)
+{
+	struct store__retention_pass p = { .now_ms = now_ms };
+	char *err = NULL;
+	int rc = 0;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (s == NULL || r == NULL || r->raw_ms <= 0 || r->hourly_ms <= 0 || r->batch < 0)
+		return -EINVAL;
+	if (s->flags & STORE_READONLY)
+		return -EROFS;
+	p.r = *r;
+	if (p.r.batch == 0)
+		p.r.batch = STORE__RETENTION_BATCH;
+	if (p.r.batch > STORE__RETENTION_BATCH_MAX)
+		p.r.batch = STORE__RETENTION_BATCH_MAX;
+	for (;;) {
+		uint64_t start = uv_hrtime();
+
+		LOCKED(s, rc, store__be_retention_step(s->conn, &p, &err));
+		rc = logged(s, rc, err, false, "apply retention to");
+		err = NULL;
+		if (rc <= 0)
+			break;
+		uv_sleep(retention_pause_ms(uv_hrtime() - start));
+	}
+	if (st != NULL)
+		*st = p.st;
+	return rc;
+}

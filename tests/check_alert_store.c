@@ -818,7 +818,7 @@ START_TEST(v1_database_migrates)
 
 	s = open_writer(0, 20);
 	db = t_db_open(dbpath);
-	ck_assert_int_eq(t_db_int(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(t_db_int(db, "PRAGMA user_version"), STORE__SQLITE_SCHEMA);
 	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM runs"), 1);
 	ck_assert_int_eq(t_db_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				 " name IN ('incidents', 'events', 'outbox', 'maintenance')"), 4);
