@@ -324,6 +324,96 @@ fail:
 	return rc;
 }
 
+/* The probe named name and the link that points at it in its hash chain; NULL when untracked. */
+static struct alert__probe *probe_slot(struct alert_service *a, const char *name, struct alert__probe ***link)
+{
+	/* Reload is rare and the hash function is incident.c's own: a scan of the buckets will do. */
+	for (size_t i = 0; i < a->nbuckets; i++)
+		for (struct alert__probe **l = &a->buckets[i]; *l != NULL; l = &(*l)->hnext)
+			if (strcmp((*l)->def->name, name) == 0) {
+				*link = l;
+				return *l;
+			}
+	return NULL;
+}
+
+/* A new flap ring of cap slots holding the latest changes of p's, oldest first; NULL out of memory. */
+static int64_t *ring_resize(struct alert__probe *p, size_t cap, size_t *kept)
+{
+	size_t old_cap = (size_t)p->pol.flap_changes + 1, n = p->nchanges < cap ? p->nchanges : cap;
+	size_t first = (p->changes_at + old_cap - p->nchanges) % old_cap;
+	int64_t *v = calloc(cap, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	/* The oldest are dropped: flapping is judged on the latest. */
+	for (size_t i = 0; i < n; i++)
+		v[i] = p->changes[(first + p->nchanges - n + i) % old_cap];
+	*kept = n;
+	return v;
+}
+
+int alert_update_probe(struct alert_service *a, struct probe_def *def, const struct alert_policy *pol)
+{
+	struct alert__probe **link, *p = probe_slot(a, def->name, &link);
+	struct alert_policy copy;
+	int64_t *ring = NULL;
+	size_t kept = 0;
+
+	if (p == NULL)
+		return alert_add_probe(a, def, pol);
+	if (alert_policy_parse(NULL, pol, &copy, NULL, NULL) < 0) {
+		alert_policy_clear(&copy);
+		return -ENOMEM;
+	}
+	if (copy.flap_changes != p->pol.flap_changes &&
+	    (ring = ring_resize(p, (size_t)copy.flap_changes + 1, &kept)) == NULL) {
+		alert_policy_clear(&copy);
+		return -ENOMEM;
+	}
+	if (ring != NULL) {
+		free(p->changes);
+		p->changes = ring;
+		p->nchanges = kept;
+		p->changes_at = kept % ((size_t)copy.flap_changes + 1);
+	}
+	alert_policy_clear(&p->pol);
+	p->pol = copy;
+	probe_def_unref(p->def);
+	p->def = probe_def_ref(def);
+	return 0;
+}
+
+/* Keeps inc (taken over) for a probe of that name added later, as if read at start. */
+static void keep_loaded(struct alert_service *a, struct store_incident *inc)
+{
+	struct store_incident *v = realloc(a->loaded, (a->nloaded + 1) * sizeof(*v));
+
+	if (v == NULL) {
+		store_incident_clear(inc);
+		return;
+	}
+	a->loaded = v;
+	a->loaded[a->nloaded++] = *inc;
+	memset(inc, 0, sizeof(*inc));
+}
+
+void alert_remove_probe(struct alert_service *a, const char *name)
+{
+	struct alert__probe **link, *p = probe_slot(a, name, &link);
+
+	if (p == NULL)
+		return;
+	*link = p->hnext;
+	a->nprobes--;
+	/* Its incidents stay as stored; should the probe come back, it picks them up again. */
+	if (p->cur.id > 0)
+		keep_loaded(a, &p->cur);
+	if (p->done.id > 0)
+		keep_loaded(a, &p->done);
+	alert__probe_free(p);
+}
+
 /* ------------------------------------------------------------------ stop and close */
 
 void alert_stop(struct alert_service *a, void (*cb)(void *arg), void *arg)

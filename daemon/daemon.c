@@ -11,22 +11,6 @@
 
 #define DEFAULT_GRACE_MS 4500
 
-struct daemon {
-	uv_loop_t loop;
-	struct cfg *cfg;                 /* borrowed */
-	struct daemon__sched sched;
-	struct probe_engine *engine;
-	struct store *store;
-	struct alert_service *alerts;
-	uv_mutex_t alerts_lock;          /* guards alerts against the store's writer thread */
-	bool sched_idle, alerts_idle;
-	uv_signal_t sigterm, sigint, sighup;
-	uv_timer_t grace;
-	int grace_ms;
-	bool stopping;
-	bool closing;
-};
-
 static void store_log(int prio, const char *msg, void *arg)
 {
 	(void)arg;
@@ -132,6 +116,9 @@ static void close_all(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->grace, NULL);
+	daemon__control_close(d);
+	daemon__status_close(d);
+	daemon__retention_close(d);
 	daemon__sched_close(&d->sched, on_sched_closed);
 }
 
@@ -158,6 +145,9 @@ static void begin_stop(struct daemon *d, int signum)
 		return;
 	}
 	d->stopping = true;
+	daemon_notify("STOPPING=1");
+	/* A canary started now may take the socket while this one finishes its runs. */
+	daemon__control_stop(d);
 	size_t active = probe_engine_active(d->engine);
 	daemon_log(LOG_INFO, "%s: stopping%s", strsignal(signum),
 		   active ? ", letting runs in flight finish" : "");
@@ -175,7 +165,11 @@ static void on_signal(uv_signal_t *h, int signum)
 	struct daemon *d = h->data;
 
 	if (signum == SIGHUP) {
-		daemon_log(LOG_NOTICE, "SIGHUP: reloading is not supported yet; restart canary to apply changes");
+		int rc = d->stopping ? 0 : daemon__reload_request(d, NULL);
+		if (rc < 0)
+			daemon_log(LOG_ERR, "SIGHUP: cannot reload: %s", uv_strerror(rc));
+		else if (!d->stopping)
+			daemon_log(LOG_INFO, "SIGHUP: reloading %s", d->cfg->path);
 		return;
 	}
 	begin_stop(d, signum);
@@ -198,23 +192,25 @@ static int init_handles(struct daemon *d)
 	for (size_t i = 0; i < 3; i++)
 		if ((rc = uv_signal_start(hs[i], on_signal, sigs[i])) < 0)
 			return rc;
-	return 0;
+	if ((rc = daemon__status_start(d)) < 0)
+		return rc;
+	return daemon__retention_start(d);
 }
 
 static int open_store(struct daemon *d)
 {
-	struct store_opts so = { .path = d->cfg->db_path, .log = store_log, .committed = store_committed,
+	struct store_opts so = { .path = d->cfg0->db_path, .log = store_log, .committed = store_committed,
 				 .committed_arg = d };
 	char *err = NULL;
-	int rc = make_dirs(d->cfg->state_dir);
+	int rc = make_dirs(d->cfg0->state_dir);
 
 	if (rc < 0) {
-		daemon_log(LOG_ERR, "cannot create state_dir %s: %s", d->cfg->state_dir, strerror(-rc));
+		daemon_log(LOG_ERR, "cannot create state_dir %s: %s", d->cfg0->state_dir, strerror(-rc));
 		return rc;
 	}
 	rc = store_open(&so, &d->store, &err);
 	if (rc < 0) {
-		daemon_log(LOG_ERR, "cannot open database %s: %s", d->cfg->db_path, err ? err : strerror(-rc));
+		daemon_log(LOG_ERR, "cannot open database %s: %s", d->cfg0->db_path, err ? err : strerror(-rc));
 		free(err);
 		return rc;
 	}
@@ -225,8 +221,8 @@ static int open_store(struct daemon *d)
 static int start_alerts(struct daemon *d)
 {
 	struct alert_opts o = {
-		.loop = &d->loop, .engine = d->engine, .store = d->store, .channels = d->cfg->channels,
-		.secrets = { (const char *const *)d->cfg->channel_secrets, d->cfg->nchannel_secrets },
+		.loop = &d->loop, .engine = d->engine, .store = d->store, .channels = d->cfg0->channels,
+		.secrets = { (const char *const *)d->cfg0->channel_secrets, d->cfg0->nchannel_secrets },
 		.log = alert_log,
 	};
 	struct alert_service *a = NULL;
@@ -269,6 +265,21 @@ static void finish_store(struct daemon *d)
 		   d->sched.skipped);
 }
 
+/* Start-up's last step: the probes run; systemd hears that we are ready. */
+static void announce(struct daemon *d)
+{
+	struct cfg *cfg = d->cfg;
+
+	if (cfg->nprobes == 0)
+		daemon_log(LOG_WARNING, "no probes in %s: nothing to run", cfg->probes_dir);
+	daemon_log(LOG_INFO, "canary %s running %zu probe%s; results in %s", CANARY_VERSION, cfg->nprobes,
+		   cfg->nprobes == 1 ? "" : "s", cfg->db_path);
+	/* Before READY: `systemctl reload` may come right after it. */
+	daemon__control_open(d);
+	daemon_notify("READY=1");
+	daemon__notify_status(d);
+}
+
 int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -276,14 +287,16 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 
 	if (d == NULL)
 		return 1;
-	d->cfg = cfg;
+	d->cfg0 = d->cfg = cfg;
 	d->grace_ms = opts && opts->grace_ms > 0 ? opts->grace_ms : DEFAULT_GRACE_MS;
+	d->started_ms = probe_now_ms();
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&d->loop) < 0 || uv_mutex_init(&d->alerts_lock) < 0) {
 		free(d);
 		return 1;
 	}
-	if (open_store(d) < 0)
+	/* First: a second canary on the same socket must not touch the database. */
+	if (daemon__control_claim(d) < 0 || open_store(d) < 0)
 		goto out;
 	rc = probe_engine_new(&d->loop, &d->engine);
 	if (rc < 0) {
@@ -302,10 +315,7 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 		begin_stop(d, SIGTERM);
 	} else {
 		status = 0;
-		if (cfg->nprobes == 0)
-			daemon_log(LOG_WARNING, "no probes in %s: nothing to run", cfg->probes_dir);
-		daemon_log(LOG_INFO, "canary %s running %zu probe%s; results in %s", CANARY_VERSION, cfg->nprobes,
-			   cfg->nprobes == 1 ? "" : "s", cfg->db_path);
+		announce(d);
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 out:
@@ -317,12 +327,16 @@ out:
 	if (d->engine != NULL) {
 		/* Start-up failed before the scheduler: close the engine alone. */
 		probe_engine_close(d->engine, on_engine_closed, d);
-		uv_run(&d->loop, UV_RUN_DEFAULT);
 	}
+	daemon__control_close(d);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
 	finish_store(d);
 	if (uv_loop_close(&d->loop) != 0)
 		daemon_log(LOG_WARNING, "the loop still had handles at exit");
 	uv_mutex_destroy(&d->alerts_lock);
+	daemon__reload_free(d);
+	if (d->cfg != d->cfg0)
+		cfg_free(d->cfg);
 	free(d);
 	return status;
 }

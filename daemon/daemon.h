@@ -37,6 +37,8 @@ struct daemon_opts {
  *   status   {"ok": true, "pid": N, "version": "0.1.0", "started_ms": N, "config": PATH,
  *             "probes": [{"name", "paused", "running", "every_ms", "failing"}],
  *             "runs": N, "skipped": N, "alerts_pending": N}
+ *            (probes sorted by name; "failing" is the number of consecutive failed
+ *            runs, 0 when the last one passed)
  *
  * Peers are checked (SO_PEERCRED): root, the daemon's own uid, or a process
  * whose gid is the daemon's gid; any other gets {"ok": false, "error":

@@ -54,10 +54,43 @@ static void log_result(struct daemon__entry *en, const struct probe_result *res)
 		   en->failing == 1 ? "" : " (again)");
 }
 
+/* Removes en from the array and frees it; its timer has closed and no run is left. */
+static void entry_free(struct daemon__sched *s, struct daemon__entry *en)
+{
+	for (size_t i = 0; i < s->nentries; i++) {
+		if (s->entries[i] != en)
+			continue;
+		memmove(&s->entries[i], &s->entries[i + 1], (s->nentries - i - 1) * sizeof(*s->entries));
+		s->nentries--;
+		break;
+	}
+	probe_def_unref(en->def);
+	free(en);
+}
+
+/* Answers the run-now requests waiting for en's run; result is borrowed (NULL: out of memory). */
+static void answer_waiters(struct daemon__entry *en, json_t *result)
+{
+	struct daemon__pending *w = en->waiters, *starter = en->starter, *next;
+
+	/* Detached first: an answer may make its connection ask for another run at once. */
+	en->waiters = NULL;
+	en->starter = NULL;
+	for (; w != NULL; w = next) {
+		next = w->next;
+		json_t *ans = result ? json_pack("{s:b, s:O}", "ok", 1, "result", result) : NULL;
+		if (ans != NULL && w != starter)
+			json_object_set_new(ans, "joined", json_true());
+		w->done(w, ans);
+	}
+}
+
 static void on_run_done(struct probe_result *res, void *arg)
 {
 	struct daemon__entry *en = arg;
 	struct daemon__sched *s = en->sched;
+	/* Built now: storage steals the result. */
+	json_t *rj = en->waiters ? probe_result_json(res) : NULL;
 
 	en->run = NULL;
 	res->lag_us = en->run_lag_us;
@@ -67,6 +100,10 @@ static void on_run_done(struct probe_result *res, void *arg)
 	if (s->alerts)
 		alert_on_result(s->alerts, res);
 	submit(s, res, en->def->name);
+	answer_waiters(en, rj);
+	json_decref(rj);
+	if (en->retired && en->timer_closed && en->run == NULL)
+		entry_free(s, en);
 	if (s->stopping && probe_engine_active(s->engine) == 0 && s->idle_cb)
 		s->idle_cb(s);
 }
@@ -124,30 +161,152 @@ static void on_due(uv_timer_t *t)
 	arm(en);
 }
 
+/* Where name goes in the sorted array: the index of the first entry not before it. */
+static size_t slot_of(const struct daemon__sched *s, const char *name)
+{
+	size_t lo = 0, hi = s->nentries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->entries[mid]->def->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A new entry for def, in the array, its timer armed unless def is paused. */
+static int entry_add(struct daemon__sched *s, struct probe_def *def, uint64_t now)
+{
+	struct daemon__entry *en;
+	size_t at;
+	int rc;
+
+	if (s->nentries == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct daemon__entry **v = realloc(s->entries, cap * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		s->entries = v;
+		s->cap = cap;
+	}
+	if ((en = calloc(1, sizeof(*en))) == NULL)
+		return -ENOMEM;
+	if ((rc = uv_timer_init(s->loop, &en->timer)) < 0) {
+		free(en);
+		return rc;
+	}
+	en->timer.data = en;
+	en->sched = s;
+	en->def = probe_def_ref(def);
+	en->due_ns = now + phase_ns(def);
+	at = slot_of(s, def->name);
+	memmove(&s->entries[at + 1], &s->entries[at], (s->nentries - at) * sizeof(*s->entries));
+	s->entries[at] = en;
+	s->nentries++;
+	s->open_timers++;
+	if (!def->paused)
+		arm(en);
+	return 0;
+}
+
 int daemon__sched_start(struct daemon__sched *s, struct probe_def **probes, size_t n)
 {
 	uint64_t now = uv_hrtime();
+	int rc;
 
-	s->entries = calloc(n ? n : 1, sizeof(*s->entries));
-	if (s->entries == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct daemon__entry *en = calloc(1, sizeof(*en));
-		if (en == NULL)
-			return -ENOMEM;
-		int rc = uv_timer_init(s->loop, &en->timer);
-		if (rc < 0) {
-			free(en);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = entry_add(s, probes[i], now)) < 0)
 			return rc;
-		}
-		en->timer.data = en;
-		en->sched = s;
-		en->def = probe_def_ref(probes[i]);
-		en->due_ns = now + phase_ns(en->def);
-		s->entries[s->nentries++] = en;
-		s->open_timers++;
+	return 0;
+}
+
+struct daemon__entry *daemon__sched_find(struct daemon__sched *s, const char *name)
+{
+	/* A retired entry may share the name of a live one; it sorts next to it. */
+	for (size_t i = slot_of(s, name); i < s->nentries && strcmp(s->entries[i]->def->name, name) == 0; i++)
+		if (!s->entries[i]->retired)
+			return s->entries[i];
+	return NULL;
+}
+
+int daemon__sched_add(struct daemon__sched *s, struct probe_def *def)
+{
+	return entry_add(s, def, uv_hrtime());
+}
+
+void daemon__sched_update(struct daemon__sched *s, struct daemon__entry *en, struct probe_def *def)
+{
+	struct probe_def *old = en->def;
+	uint64_t now = uv_hrtime();
+
+	en->def = probe_def_ref(def);
+	if (def->paused) {
+		uv_timer_stop(&en->timer);
+	} else if (old->paused) {
+		en->due_ns = now + phase_ns(def);
+		arm(en);
+	} else if (def->every_ms != old->every_ms) {
+		/* due_ns is the previous start plus the old every: neither a second run soon nor a gap. */
+		en->due_ns = en->due_ns - (uint64_t)old->every_ms * NS_PER_MS + (uint64_t)def->every_ms * NS_PER_MS;
+		if (en->due_ns < now)
+			en->due_ns = now;
 		arm(en);
 	}
+	(void)s;
+	probe_def_unref(old);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct daemon__entry *en = h->data;
+	struct daemon__sched *s = en->sched;
+
+	en->timer_closed = true;
+	s->open_timers--;
+	if (s->closing) {
+		if (s->open_timers > 0)
+			return;
+		while (s->nentries > 0)
+			entry_free(s, s->entries[s->nentries - 1]);
+		free(s->entries);
+		s->entries = NULL;
+		s->cap = 0;
+		s->close_cb(s);
+		return;
+	}
+	if (en->retired && en->run == NULL)
+		entry_free(s, en);
+}
+
+void daemon__sched_remove(struct daemon__sched *s, struct daemon__entry *en)
+{
+	(void)s;
+	en->retired = true;
+	uv_close((uv_handle_t *)&en->timer, on_timer_closed);
+}
+
+int daemon__sched_run_now(struct daemon__sched *s, struct daemon__entry *en, struct daemon__pending *p)
+{
+	struct daemon__pending **tail = &en->waiters;
+
+	if (s->stopping)
+		return -ECANCELED;
+	if (en->run == NULL) {
+		/* Traced, for the operator: each step's checks, method and URL come back. */
+		int rc = probe_run_start(s->engine, en->def, PROBE_RUN_TRACE, on_run_done, en, &en->run);
+		if (rc < 0) {
+			en->run = NULL;
+			return rc;
+		}
+		en->run_lag_us = 0;
+		en->starter = p;
+	}
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	p->next = NULL;
+	*tail = p;
 	return 0;
 }
 
@@ -155,42 +314,34 @@ void daemon__sched_stop(struct daemon__sched *s)
 {
 	s->stopping = true;
 	for (size_t i = 0; i < s->nentries; i++)
-		uv_timer_stop(&s->entries[i]->timer);
+		if (!s->entries[i]->retired)
+			uv_timer_stop(&s->entries[i]->timer);
 	if (probe_engine_active(s->engine) == 0 && s->idle_cb)
 		s->idle_cb(s);
 }
 
 void daemon__sched_abort(struct daemon__sched *s)
 {
-	for (size_t i = 0; i < s->nentries; i++)
-		if (s->entries[i]->run)
+	/* Backwards: an abort's callback may free a retired entry, which shifts the ones after it. */
+	for (size_t i = s->nentries; i-- > 0;)
+		if (i < s->nentries && s->entries[i]->run)
 			probe_run_abort(s->entries[i]->run);
-}
-
-static void on_entry_closed(uv_handle_t *h)
-{
-	struct daemon__entry *en = h->data;
-	struct daemon__sched *s = en->sched;
-
-	probe_def_unref(en->def);
-	free(en);
-	if (--s->open_timers == 0) {
-		free(s->entries);
-		s->entries = NULL;
-		s->nentries = 0;
-		s->close_cb(s);
-	}
 }
 
 void daemon__sched_close(struct daemon__sched *s, void (*cb)(struct daemon__sched *s))
 {
 	s->close_cb = cb;
+	s->closing = true;
 	if (s->open_timers == 0) {
+		while (s->nentries > 0)
+			entry_free(s, s->entries[s->nentries - 1]);
 		free(s->entries);
 		s->entries = NULL;
+		s->cap = 0;
 		cb(s);
 		return;
 	}
 	for (size_t i = 0; i < s->nentries; i++)
-		uv_close((uv_handle_t *)&s->entries[i]->timer, on_entry_closed);
+		if (!uv_is_closing((uv_handle_t *)&s->entries[i]->timer))
+			uv_close((uv_handle_t *)&s->entries[i]->timer, on_timer_closed);
 }

@@ -1,9 +1,989 @@
-/* check_control.c - the daemon's control socket, reload and run-now. */
+/* check_control.c - the daemon's control socket, reload and run-now, on the real binary against the fixture API. */
 #include "tests/tests.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static pid_t api_pid;
+static int port;
+static char *dir;
+static char cfgpath[4096], sockpath[4096], dbpath[4096];
+
+static void start_api(void)
+{
+	api_pid = t_fakeapi_start(&port);
+}
+
+static void stop_api(void)
+{
+	t_fakeapi_stop(api_pid);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes probes.d/NAME.json with printf-formatted content. */
+static void write_probe(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_probe(const char *name, const char *fmt, ...)
+{
+	char path[4200], tmp[4300];
+	va_list ap;
+
+	/* Written aside, then renamed: a reload never reads half a file. */
+	snprintf(path, sizeof(path), "%s/probes.d/%s.json", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/probes.d/.%s.tmp", dir, name);
+	FILE *f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* A probe of GET /health (or path) every `every`, expecting a 200. */
+static void health_probe(const char *name, const char *every, const char *path)
+{
+	write_probe(name, "{ \"every\": \"%s\", \"url\": \"http://127.0.0.1:%d%s\", \"expect\": [\"status == 200\"] }\n",
+		    every, port, path ? path : "/health");
+}
+
+static void remove_probe(const char *name)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/probes.d/%s.json", dir, name);
+	ck_assert_int_eq(unlink(path), 0);
+}
+
+static void write_main(const char *socket)
+{
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"probes.d\", \"control_socket\": \"%s\",\n"
+				     "  \"defaults\": { \"every\": \"200ms\", \"timeout\": \"2s\" } }\n", socket);
+}
+
+static void setup(void)
+{
+	char sub[4200];
+
+	dir = t_tmpdir();
+	snprintf(cfgpath, sizeof(cfgpath), "%s/canary.json", dir);
+	snprintf(sockpath, sizeof(sockpath), "%s/ctl.sock", dir);
+	snprintf(dbpath, sizeof(dbpath), "%s/state/canary.db", dir);
+	snprintf(sub, sizeof(sub), "%s/probes.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	write_main("ctl.sock");
+	health_probe("alpha", "200ms", NULL);
+}
+
+static sqlite3 *db_conn;
+
+static void teardown(void)
+{
+	if (db_conn != NULL)
+		sqlite3_close(db_conn);
+	db_conn = NULL;
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* ------------------------------------------------------------------ the daemon */
+
+/* Starts the daemon and waits until it runs its probes and has its control socket (or said it cannot). */
+static void dmn_start(struct t_daemon *d)
+{
+	t_daemon_start(d, cfgpath, NULL);
+	t_daemon_expect(d, " running ", 1, 5000);
+	t_daemon_expect(d, "control socket", 1, 1000);
+}
+
+/* ------------------------------------------------------------------ a client */
+
+struct client {
+	int fd;
+	char buf[256 * 1024];
+	size_t len;
+};
+
+static struct client *cl_open(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct client *c = calloc(1, sizeof(*c));
+
+	ck_assert_ptr_nonnull(c);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(c->fd, 0);
+	ck_assert_uint_lt(strlen(sockpath), sizeof(a.sun_path));
+	memcpy(a.sun_path, sockpath, strlen(sockpath) + 1);
+	/* The daemon listens just after it logs that it runs: a moment may pass. */
+	int64_t end = mono_ms() + 2000;
+	while (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) && mono_ms() < end, "connect %s: %s",
+			      sockpath, strerror(errno));
+		struct timespec ts = { 0, 5 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return c;
+}
+
+static void cl_close(struct client *c)
+{
+	close(c->fd);
+	free(c);
+}
+
+static void cl_send(struct client *c, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
+		ck_assert_msg(w > 0, "write: %s", strerror(errno));
+		off += (size_t)w;
+	}
+}
+
+static void cl_sendl(struct client *c, const char *line)
+{
+	cl_send(c, line, strlen(line));
+	cl_send(c, "\n", 1);
+}
+
+/* The next answer line as JSON, or NULL when the connection ended (*eof) or timeout_ms passed. */
+static json_t *cl_read(struct client *c, int timeout_ms, bool *eof)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	char *nl;
+
+	*eof = false;
+	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int64_t left = end - mono_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return NULL;
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r <= 0) {
+			*eof = true;
+			return NULL;
+		}
+		c->len += (size_t)r;
+		ck_assert_uint_lt(c->len, sizeof(c->buf));
+	}
+	json_error_t jerr;
+	json_t *v = json_loadb(c->buf, (size_t)(nl - c->buf), 0, &jerr);
+	ck_assert_msg(v != NULL, "the answer is not JSON (%s): %.*s", jerr.text, (int)(nl - c->buf), c->buf);
+	ck_assert_msg(json_is_object(v), "the answer is not an object");
+	c->len -= (size_t)(nl + 1 - c->buf);
+	memmove(c->buf, nl + 1, c->len);
+	return v;
+}
+
+/* Sends line and returns its answer; fails the test without one. */
+static json_t *cl_call(struct client *c, const char *line, int timeout_ms)
+{
+	bool eof;
+	json_t *v;
+
+	cl_sendl(c, line);
+	v = cl_read(c, timeout_ms, &eof);
+	ck_assert_msg(v != NULL, "no answer to %.80s (%s)", line, eof ? "closed" : "timed out");
+	return v;
+}
+
+/* One request on a connection of its own. */
+static json_t *call(const char *line, int timeout_ms)
+{
+	struct client *c = cl_open();
+	json_t *v = cl_call(c, line, timeout_ms);
+
+	cl_close(c);
+	return v;
+}
+
+static bool is_ok(const json_t *ans)
+{
+	return json_is_true(json_object_get(ans, "ok"));
+}
+
+static const char *error_of(const json_t *ans)
+{
+	const char *e = json_string_value(json_object_get(ans, "error"));
+
+	return e ? e : "";
+}
+
+/* Does a string of the array ans[key] start with prefix? */
+static bool listed_prefix(const json_t *ans, const char *key, const char *prefix)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(ans, key), i, v)
+		if (json_is_string(v) && strncmp(json_string_value(v), prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* Is name in the array ans[key]? */
+static bool listed(const json_t *ans, const char *key, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(ans, key), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ the database */
+
+/* The test's connection to the daemon's database, opened once the daemon has made it. */
+static sqlite3 *db(void)
+{
+	if (db_conn == NULL)
+		db_conn = t_db_open(dbpath);
+	return db_conn;
+}
+
+/* Runs of probe name recorded that started after since_ms (wall clock) and have result res (-1: any). */
+static int64_t runs_of(const char *name, int64_t since_ms, int res)
+{
+	return t_db_intf(db(), "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id WHERE p.name = '%s' "
+		      "AND r.started_ms > %lld AND (%d < 0 OR r.result = %d)",
+		      name, (long long)since_ms, res, res);
+}
+
+/* Pauses before a condition is polled again; false once the deadline (mono_ms) has passed. */
+static bool poll_again(int64_t deadline)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	if (mono_ms() >= deadline)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* Polls the database until probe name has at least n runs since since_ms (result res, -1: any). */
+static bool wait_runs(const char *name, int64_t since_ms, int res, int64_t n, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+
+	while (access(dbpath, F_OK) < 0 || runs_of(name, since_ms, res) < n)
+		if (!poll_again(end))
+			return false;
+	return true;
+}
+
+/* The daemon still answers. */
+static void expect_alive(void)
+{
+	json_t *ans = call("{\"cmd\": \"status\"}", 3000);
+
+	ck_assert_msg(is_ok(ans), "status: %s", error_of(ans));
+	json_decref(ans);
+}
+
+/* ------------------------------------------------------------------ malformed requests */
+
+START_TEST(malformed_requests_get_errors_and_never_crash)
+{
+	static const char *const bad[] = {
+		"not json at all",
+		"[\"cmd\", \"status\"]",
+		"42",
+		"{\"cmd\": \"shutdown\"}",
+		"{\"cmd\": 7}",
+		"{}",
+		"{\"cmd\": \"run-now\"}",
+		"{\"cmd\": \"run-now\", \"probe\": 12}",
+		"{\"cmd\": \"status\", \"cmd\": \"reload\"}",
+		"{\"cmd\": \"\xff\xfe\"}",
+		"",
+		"{\"cmd\": \"status\"",
+	};
+	struct t_daemon d;
+	bool eof;
+
+	dmn_start(&d);
+	struct client *c = cl_open();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *ans = cl_call(c, bad[i], 3000);
+		ck_assert_msg(json_is_false(json_object_get(ans, "ok")), "%s was accepted", bad[i]);
+		ck_assert_msg(strlen(error_of(ans)) > 0, "no error for %s", bad[i]);
+		json_decref(ans);
+	}
+	/* Binary garbage, NUL bytes included, then a good request on the same connection. */
+	static const char garbage[] = "\x00\x01\x02\xff{\"cmd\x00\": \"status\"}\x7f\x80\n";
+	cl_send(c, garbage, sizeof(garbage) - 1);
+	json_t *ans = cl_read(c, 3000, &eof);
+	ck_assert_ptr_nonnull(ans);
+	ck_assert(json_is_false(json_object_get(ans, "ok")));
+	json_decref(ans);
+	ans = cl_call(c, "{\"cmd\": \"status\"}", 3000);
+	ck_assert(is_ok(ans));
+	json_decref(ans);
+	cl_close(c);
+
+	/* A 70 KiB line: an error answer or the connection closed, nothing worse. */
+	size_t big = 70 * 1024;
+	char *line = malloc(big + 1);
+	memset(line, 'a', big);
+	line[0] = '{';
+	line[big] = '\n';
+	c = cl_open();
+	cl_send(c, line, 64 * 1024 + 512); /* a write past the limit may fail once the daemon has closed */
+	ssize_t w = send(c->fd, line + 64 * 1024 + 512, big + 1 - (64 * 1024 + 512), MSG_NOSIGNAL);
+	(void)w;
+	ans = cl_read(c, 3000, &eof);
+	ck_assert_msg(ans != NULL || eof, "neither an answer nor a close for an oversized line");
+	if (ans != NULL) {
+		ck_assert(json_is_false(json_object_get(ans, "ok")));
+		json_decref(ans);
+	}
+	cl_close(c);
+	free(line);
+
+	/* A client that connects and leaves, or leaves half a line. */
+	cl_close(cl_open());
+	c = cl_open();
+	cl_send(c, "{\"cmd\": \"sta", 12);
+	cl_close(c);
+
+	expect_alive();
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(a_last_line_without_newline_is_answered_at_eof)
+{
+	struct t_daemon d;
+	bool eof;
+
+	dmn_start(&d);
+	struct client *c = cl_open();
+	cl_send(c, "{\"cmd\": \"status\"}\n{\"cmd\": \"status\"}", 35);
+	ck_assert_int_eq(shutdown(c->fd, SHUT_WR), 0);
+	for (int i = 0; i < 2; i++) {
+		json_t *ans = cl_read(c, 3000, &eof);
+		ck_assert_msg(ans != NULL, "answer %d missing", i);
+		ck_assert(is_ok(ans));
+		json_decref(ans);
+	}
+	ck_assert_ptr_null(cl_read(c, 3000, &eof));
+	ck_assert(eof);
+	cl_close(c);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(connections_past_64_are_refused)
+{
+	struct client *cs[64];
+	struct t_daemon d;
+	bool eof;
+
+	dmn_start(&d);
+	for (int i = 0; i < 64; i++)
+		cs[i] = cl_open();
+	/* Each is accepted before the next answer comes: one round trip on the last. */
+	json_t *ans = cl_call(cs[63], "{\"cmd\": \"status\"}", 3000);
+	ck_assert(is_ok(ans));
+	json_decref(ans);
+	struct client *extra = cl_open();
+	ans = cl_read(extra, 3000, &eof);
+	ck_assert_ptr_nonnull(ans);
+	ck_assert_str_eq(error_of(ans), "too many connections");
+	json_decref(ans);
+	cl_close(extra);
+	for (int i = 0; i < 64; i++)
+		cl_close(cs[i]);
+	/* Once the daemon has seen them go, there is room again. */
+	int64_t end = mono_ms() + 3000;
+	for (bool ok = false; !ok;) {
+		ans = call("{\"cmd\": \"status\"}", 3000);
+		ok = is_ok(ans);
+		ck_assert_msg(ok || strcmp(error_of(ans), "too many connections") == 0, "%s", error_of(ans));
+		json_decref(ans);
+		ck_assert_msg(ok || poll_again(end), "the closed connections still count");
+	}
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ status */
+
+START_TEST(status_answers_every_documented_key)
+{
+	struct t_daemon d;
+
+	write_probe("quiet", "{ \"paused\": true, \"every\": \"1s\", \"url\": \"http://127.0.0.1:%d/health\" }\n", port);
+	dmn_start(&d);
+	ck_assert(wait_runs("alpha", 0, 0, 1, 3000));
+	json_t *ans = call("{\"cmd\": \"status\"}", 3000);
+	ck_assert(is_ok(ans));
+	ck_assert_int_eq(json_integer_value(json_object_get(ans, "pid")), d.pid);
+	ck_assert_str_eq(json_string_value(json_object_get(ans, "version")), "0.1.0");
+	ck_assert_int_gt(json_integer_value(json_object_get(ans, "started_ms")), 1600000000000LL);
+	ck_assert_str_eq(json_string_value(json_object_get(ans, "config")), cfgpath);
+	ck_assert_int_ge(json_integer_value(json_object_get(ans, "runs")), 1);
+	ck_assert(json_is_integer(json_object_get(ans, "skipped")));
+	ck_assert(json_is_integer(json_object_get(ans, "alerts_pending")));
+	json_t *probes = json_object_get(ans, "probes");
+	ck_assert_int_eq(json_array_size(probes), 2);
+	json_t *a = json_array_get(probes, 0), *q = json_array_get(probes, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "name")), "alpha");
+	ck_assert(json_is_false(json_object_get(a, "paused")));
+	ck_assert(json_is_boolean(json_object_get(a, "running")));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "every_ms")), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "failing")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(q, "name")), "quiet");
+	ck_assert(json_is_true(json_object_get(q, "paused")));
+	ck_assert_int_eq(json_integer_value(json_object_get(q, "every_ms")), 1000);
+	json_decref(ans);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ reload */
+
+START_TEST(reload_adds_changes_and_removes_probes)
+{
+	struct t_daemon d;
+
+	health_probe("beta", "200ms", NULL);
+	dmn_start(&d);
+	ck_assert(wait_runs("beta", 0, 0, 1, 3000));
+	health_probe("gamma", "200ms", NULL);
+	health_probe("beta", "200ms", "/status/500");
+	remove_probe("alpha");
+	int64_t t0 = mono_ms();
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+	int64_t at = wall_ms();
+	ck_assert_msg(is_ok(ans), "%s", error_of(ans));
+	ck_assert(listed(ans, "added", "gamma"));
+	ck_assert(listed(ans, "changed", "beta"));
+	ck_assert(listed(ans, "removed", "alpha"));
+	ck_assert_int_eq(json_array_size(json_object_get(ans, "unchanged")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(ans, "paused")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(ans, "restart_needed")), 0);
+	json_decref(ans);
+	/* The new probe runs within a second of the request; the changed one fails as its new URL says. */
+	ck_assert(wait_runs("gamma", at, 0, 1, 1000 - (int)(mono_ms() - t0)));
+	ck_assert(wait_runs("beta", at, 1, 2, 3000));
+	ck_assert(wait_runs("gamma", at, 0, 4, 3000));
+	/* Rows commit in order: gamma's later runs are in, so every run of alpha is too. None started after. */
+	ck_assert_int_eq(runs_of("alpha", at, -1), 0);
+	ck_assert_int_eq(runs_of("beta", at + 50, 0), 0);
+	t_daemon_expect(&d, "added gamma; changed beta; removed alpha", 1, 1000);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(an_invalid_config_is_refused_and_the_old_one_runs_on)
+{
+	struct t_daemon d;
+	char want[4400];
+
+	dmn_start(&d);
+	write_probe("broken", "{ \"url\": \"http://127.0.0.1:%d/health\",\n  \"expect\": [\"status === 200\"] }\n", port);
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+	int64_t at = wall_ms();
+	ck_assert(json_is_false(json_object_get(ans, "ok")));
+	ck_assert(strlen(error_of(ans)) > 0);
+	json_t *diags = json_object_get(ans, "diagnostics");
+	ck_assert_int_ge(json_array_size(diags), 1);
+	snprintf(want, sizeof(want), "%s/probes.d/broken.json:2:22: unknown operator \"===\"", dir);
+	ck_assert_msg(listed_prefix(ans, "diagnostics", want), "%s not in the diagnostics", want);
+	json_decref(ans);
+	t_daemon_expect(&d, want, 1, 1000);
+	t_daemon_expect(&d, "error: reload: ", 1, 1000);
+	/* The running probes go on. */
+	ck_assert(wait_runs("alpha", at, 0, 3, 3000));
+	ans = call("{\"cmd\": \"status\"}", 3000);
+	ck_assert_int_eq(json_array_size(json_object_get(ans, "probes")), 1);
+	json_decref(ans);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(sighup_reloads_even_without_a_socket)
+{
+	struct t_daemon d;
+
+	write_main("no-such-dir/ctl.sock");
+	dmn_start(&d);
+	ck_assert_msg(strstr(d.log, "control socket unavailable") && strstr(d.log, "reload with SIGHUP"), "%s", d.log);
+	health_probe("delta", "200ms", NULL);
+	kill(d.pid, SIGHUP);
+	int64_t at = wall_ms();
+	t_daemon_expect(&d, "SIGHUP: reloading", 1, 3000);
+	t_daemon_expect(&d, "added delta", 1, 3000);
+	ck_assert(wait_runs("delta", at, 0, 2, 3000));
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(restart_only_keys_are_reported)
+{
+	struct t_daemon d;
+
+	dmn_start(&d);
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state2\", \"probes_dir\": \"probes.d\", \"control_socket\": \"ctl.sock\",\n"
+				     "  \"channels\": { \"hook\": { \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/hook/x\" } },\n"
+				     "  \"defaults\": { \"every\": \"200ms\", \"timeout\": \"2s\" } }\n", port);
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+	ck_assert_msg(is_ok(ans), "%s", error_of(ans));
+	ck_assert(listed(ans, "restart_needed", "state_dir"));
+	ck_assert(listed(ans, "restart_needed", "channels"));
+	ck_assert(!listed(ans, "restart_needed", "control_socket"));
+	ck_assert(listed(ans, "unchanged", "alpha"));
+	json_decref(ans);
+	t_daemon_expect(&d, "apply only after a restart", 1, 1000);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/*
+ * The hard requirement: reloads, no-ops or changing another probe, never
+ * move, lose or double a run of a probe they do not change.
+ */
+START_TEST(reloads_lose_or_double_no_run)
+{
+	struct t_daemon d;
+
+	health_probe("other", "200ms", NULL);
+	dmn_start(&d);
+	ck_assert(wait_runs("alpha", 0, 0, 2, 3000));
+	int64_t from = wall_ms();
+	struct client *c = cl_open();
+	for (int i = 0; i < 10; i++) {
+		if (i % 2 == 1)
+			health_probe("other", i % 4 == 1 ? "300ms" : "200ms", i % 4 == 1 ? "/status/200" : NULL);
+		json_t *ans = cl_call(c, "{\"cmd\": \"reload\"}", 5000);
+		ck_assert_msg(is_ok(ans), "%s", error_of(ans));
+		ck_assert(listed(ans, "unchanged", "alpha"));
+		ck_assert(listed(ans, i % 2 ? "changed" : "unchanged", "other"));
+		json_decref(ans);
+		/* Paced by alpha's runs, about one reload per run. */
+		t_daemon_expect(&d, "probe alpha ok in", 3 + i, 3000);
+	}
+	cl_close(c);
+	int64_t to = wall_ms();
+	t_daemon_stop(&d);
+
+	int64_t n = t_db_intf(db(), "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id WHERE p.name = 'alpha' "
+			   "AND r.started_ms BETWEEN %lld AND %lld", (long long)from, (long long)to);
+	/* As many runs as 200 ms slots in the window, give or take the one at each end. */
+	ck_assert_msg(n >= (to - from) / 200 - 1 && n <= (to - from) / 200 + 1, "%lld runs in %lld ms", (long long)n,
+		      (long long)(to - from));
+	ck_assert_int_eq(t_db_intf(db(), "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id "
+				"WHERE p.name = 'alpha' AND r.result <> 0"), 0);
+	/* Consecutive runs: started every 200 ms within half an interval either way... */
+	static const char pairs[] = "WITH a AS (SELECT r.started_ms s, r.started_ms * 1000 - r.lag_us sched, "
+				    "row_number() OVER (ORDER BY r.started_ms) k FROM runs r JOIN probes p ON p.id = r.probe_id "
+				    "WHERE p.name = 'alpha') SELECT %s FROM a x JOIN a y ON y.k = x.k + 1";
+	int64_t maxgap = t_db_intf(db(), pairs, "max(y.s - x.s)"), mingap = t_db_intf(db(), pairs, "min(y.s - x.s)");
+	ck_assert_msg(maxgap <= 300 && mingap >= 100, "gaps between %lld and %lld ms over %lld pairs", (long long)mingap,
+		      (long long)maxgap, (long long)t_db_intf(db(), pairs, "count(*)"));
+	/* ... and, lag taken out, on the very same 200 ms grid as before the reloads. */
+	ck_assert_int_eq(t_db_intf(db(), pairs, "count(*) FILTER (WHERE abs((y.sched - x.sched) - 200000) > 30000)"), 0);
+}
+END_TEST
+
+/* Each requester is answered by a load that started after its request: it sees what was written before it asked. */
+START_TEST(a_reload_asked_during_another_sees_what_came_before_it)
+{
+	struct client *a, *b;
+	struct t_daemon d;
+	char name[32];
+	bool eof;
+
+	dmn_start(&d);
+	a = cl_open();
+	b = cl_open();
+	for (int i = 0; i < 5; i++) {
+		cl_sendl(a, "{\"cmd\": \"reload\"}");
+		/* Likely while a's load runs: b must not get a's answer, which may predate the file. */
+		snprintf(name, sizeof(name), "co%d", i);
+		health_probe(name, "1s", NULL);
+		cl_sendl(b, "{\"cmd\": \"reload\"}");
+		json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
+		ck_assert_ptr_nonnull(ra);
+		ck_assert_ptr_nonnull(rb);
+		ck_assert(is_ok(ra) && is_ok(rb));
+		ck_assert_msg(listed(rb, "added", name) || (listed(ra, "added", name) && listed(rb, "unchanged", name)),
+			      "the reload asked after %s was written does not know it", name);
+		json_decref(ra);
+		json_decref(rb);
+	}
+	cl_close(a);
+	cl_close(b);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* Open incidents of probe name, and all of them. */
+static int64_t incidents_of(const char *name, bool open_only)
+{
+	return t_db_intf(db(), "SELECT count(*) FROM incidents i JOIN probes p ON p.id = i.probe_id WHERE p.name = '%s'%s",
+		      name, open_only ? " AND i.resolved_ms IS NULL" : "");
+}
+
+static bool wait_incidents(const char *name, bool open_only, int64_t n, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+
+	while (incidents_of(name, open_only) != n)
+		if (!poll_again(end))
+			return false;
+	return true;
+}
+
+static void flaky_probe(const char *path, const char *extra)
+{
+	write_probe("flaky", "{ \"url\": \"http://127.0.0.1:%d%s\", \"expect\": [\"status == 200\"]%s }\n", port, path,
+		    extra);
+}
+
+static void reload_expecting(const char *key, const char *name)
+{
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+
+	ck_assert_msg(is_ok(ans), "%s", error_of(ans));
+	ck_assert_msg(listed(ans, key, name), "%s not %s", name, key);
+	json_decref(ans);
+}
+
+/* A changed probe keeps its incident: the same one stays open and is the one resolved. */
+START_TEST(a_changed_or_returning_probe_keeps_its_incident)
+{
+	struct t_daemon d;
+
+	flaky_probe("/status/500", "");
+	dmn_start(&d);
+	ck_assert(wait_incidents("flaky", true, 1, 3000));
+	/* Changed, still failing, with a smaller flap ring: no second incident. */
+	flaky_probe("/status/500", ", \"timeout\": \"3s\", \"alert\": { \"flap_changes\": 2 }");
+	reload_expecting("changed", "flaky");
+	int64_t at = wall_ms();
+	ck_assert(wait_runs("flaky", at, 1, 3, 3000));
+	ck_assert_int_eq(incidents_of("flaky", false), 1);
+	/* Removed while open, then back: it picks its incident up again. */
+	remove_probe("flaky");
+	reload_expecting("removed", "flaky");
+	flaky_probe("/status/500", "");
+	reload_expecting("added", "flaky");
+	at = wall_ms();
+	ck_assert(wait_runs("flaky", at, 1, 3, 3000));
+	ck_assert_int_eq(incidents_of("flaky", false), 1);
+	/* Fixed: that incident is resolved. */
+	flaky_probe("/health", "");
+	reload_expecting("changed", "flaky");
+	ck_assert(wait_incidents("flaky", true, 0, 3000));
+	ck_assert_int_eq(incidents_of("flaky", false), 1);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ run-now */
+
+START_TEST(run_now_answers_with_the_result)
+{
+	struct t_daemon d;
+
+	write_probe("flow", "{ \"paused\": true, \"steps\": [\n"
+			    "  { \"name\": \"first\", \"url\": \"http://127.0.0.1:%d/health\", \"expect\": [\"status == 200\"] },\n"
+			    "  { \"name\": \"second\", \"url\": \"http://127.0.0.1:%d/status/503\", \"expect\": [\"status == 200\"] } ] }\n",
+		    port, port);
+	dmn_start(&d);
+	int64_t at = wall_ms();
+	json_t *ans = call("{\"cmd\": \"run-now\", \"probe\": \"flow\"}", 5000);
+	ck_assert_msg(is_ok(ans), "%s", error_of(ans));
+	ck_assert_ptr_null(json_object_get(ans, "joined"));
+	json_t *res = json_object_get(ans, "result");
+	ck_assert_str_eq(json_string_value(json_object_get(res, "probe")), "flow");
+	ck_assert(json_is_false(json_object_get(res, "ok")));
+	ck_assert_str_eq(json_string_value(json_object_get(res, "class")), "assertion");
+	json_t *steps = json_object_get(res, "steps");
+	ck_assert_int_eq(json_array_size(steps), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(steps, 0), "name")), "first");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(steps, 1), "status")), 503);
+	ck_assert_int_ge(json_array_size(json_object_get(json_array_get(steps, 1), "checks")), 1);
+	json_decref(ans);
+	/* The same path as a scheduled run: recorded and logged. */
+	ck_assert(wait_runs("flow", at - 1, 1, 1, 3000));
+	t_daemon_expect(&d, "probe flow failed (assertion", 1, 1000);
+
+	ans = call("{\"cmd\": \"run-now\", \"probe\": \"nope\"}", 3000);
+	ck_assert(json_is_false(json_object_get(ans, "ok")));
+	ck_assert_str_eq(error_of(ans), "no probe named \"nope\"");
+	json_decref(ans);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(run_now_joins_a_run_in_flight)
+{
+	struct t_daemon d;
+	bool eof;
+
+	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/700\" }\n", port);
+	dmn_start(&d);
+	struct client *a = cl_open(), *b = cl_open();
+	cl_sendl(a, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	/* The run is in flight once status says so; then b joins it. */
+	int64_t end = mono_ms() + 3000;
+	bool running = false;
+	while (!running && mono_ms() < end) {
+		json_t *st = cl_call(b, "{\"cmd\": \"status\"}", 3000);
+		json_t *p;
+		size_t i;
+		json_array_foreach(json_object_get(st, "probes"), i, p)
+			if (strcmp(json_string_value(json_object_get(p, "name")), "slow") == 0)
+				running = json_is_true(json_object_get(p, "running"));
+		json_decref(st);
+	}
+	ck_assert(running);
+	cl_sendl(b, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
+	ck_assert_ptr_nonnull(ra);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert(is_ok(ra) && is_ok(rb));
+	ck_assert(json_is_true(json_object_get(rb, "joined")));
+	ck_assert(!json_is_true(json_object_get(ra, "joined")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ra, "result"), "started_ms")),
+			 json_integer_value(json_object_get(json_object_get(rb, "result"), "started_ms")));
+	json_decref(ra);
+	json_decref(rb);
+	cl_close(a);
+	cl_close(b);
+	/* One run, recorded once. */
+	ck_assert(wait_runs("slow", 0, 0, 1, 3000));
+	ck_assert_int_eq(runs_of("slow", 0, -1), 1);
+
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(a_client_leaving_mid_run_now_breaks_nothing)
+{
+	struct t_daemon d;
+
+	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/500\" }\n", port);
+	dmn_start(&d);
+	for (int i = 0; i < 3; i++) {
+		struct client *c = cl_open();
+		cl_sendl(c, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+		cl_sendl(c, "{\"cmd\": \"status\"}"); /* queued behind the run, never read */
+		cl_close(c);
+	}
+	/* The runs end and are recorded (the later requests may have joined the first run). */
+	ck_assert(wait_runs("slow", 0, 0, 1, 3000));
+	json_t *ans = call("{\"cmd\": \"run-now\", \"probe\": \"slow\"}", 5000);
+	ck_assert(is_ok(ans));
+	int64_t started = json_integer_value(json_object_get(json_object_get(ans, "result"), "started_ms"));
+	json_decref(ans);
+	ck_assert(wait_runs("slow", started - 1, 0, 1, 3000));
+	expect_alive();
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ pause */
+
+START_TEST(paused_probes_do_not_run_until_resumed)
+{
+	struct t_daemon d;
+
+	write_probe("idle", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/health\" }\n", port);
+	dmn_start(&d);
+	ck_assert(wait_runs("alpha", 0, 0, 4, 3000));
+	ck_assert_int_eq(t_db_intf(db(), "SELECT count(*) FROM probes p JOIN runs r ON r.probe_id = p.id WHERE p.name = 'idle'"), 0);
+	json_t *ans = call("{\"cmd\": \"status\"}", 3000);
+	json_t *idle = json_array_get(json_object_get(ans, "probes"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(idle, "name")), "idle");
+	ck_assert(json_is_true(json_object_get(idle, "paused")));
+	json_decref(ans);
+	ans = call("{\"cmd\": \"reload\"}", 5000);
+	ck_assert(listed(ans, "paused", "idle"));
+	ck_assert(listed(ans, "unchanged", "idle"));
+	json_decref(ans);
+
+	health_probe("idle", "200ms", NULL);
+	ans = call("{\"cmd\": \"reload\"}", 5000);
+	int64_t at = wall_ms();
+	ck_assert(listed(ans, "changed", "idle"));
+	ck_assert(!listed(ans, "paused", "idle"));
+	json_decref(ans);
+	ck_assert(wait_runs("idle", at, 0, 2, 3000));
+
+	/* Pausing again stops it: no run starts after the answer. */
+	write_probe("idle", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/health\" }\n", port);
+	ans = call("{\"cmd\": \"reload\"}", 5000);
+	at = wall_ms();
+	ck_assert(listed(ans, "changed", "idle"));
+	json_decref(ans);
+	ck_assert(wait_runs("alpha", at, 0, 3, 3000));
+	ck_assert_int_eq(runs_of("idle", at, -1), 0);
+	/* The operator may still run it by hand. */
+	ans = call("{\"cmd\": \"run-now\", \"probe\": \"idle\"}", 5000);
+	ck_assert(is_ok(ans));
+	json_decref(ans);
+	t_daemon_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ peers and the socket file */
+
+START_TEST(other_users_are_denied)
+{
+	struct t_daemon d;
+	int p[2];
+	char buf[512] = "";
+
+	if (geteuid() != 0)
+		return; /* needs root to become another user */
+	dmn_start(&d);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(sockpath, 0666), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		const char req[] = "{\"cmd\": \"status\"}\n";
+		char ans[512];
+		ssize_t n = 0;
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		memcpy(a.sun_path, sockpath, strlen(sockpath) + 1); /* short: a temp dir */
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			_exit(3);
+		/* The daemon may have answered and closed already: no SIGPIPE, and the answer is read anyway. */
+		if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+			_exit(4);
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, 3000) == 1)
+			n = read(fd, ans, sizeof(ans) - 1);
+		if (n > 0 && write(p[1], ans, (size_t)n) < 0)
+			_exit(5);
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(t_wait(pid, 5000), 0);
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg(strstr(buf, "\"ok\":false") && strstr(buf, "permission denied"), "%s", buf);
+	expect_alive();
+	t_daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(a_stale_socket_is_replaced_and_a_live_one_refuses_a_second_daemon)
+{
+	struct t_daemon d, d2;
+	struct stat st;
+
+	dmn_start(&d);
+	t_kill(d.pid); /* SIGKILL: the socket file stays behind */
+	close(d.efd);
+	free(d.log);
+	ck_assert_int_eq(stat(sockpath, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+
+	dmn_start(&d2);
+	ck_assert_int_eq(stat(sockpath, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0660);
+	json_t *ans = call("{\"cmd\": \"status\"}", 3000);
+	ck_assert_int_eq(json_integer_value(json_object_get(ans, "pid")), d2.pid);
+	json_decref(ans);
+
+	/* A second daemon on the same socket refuses to start, and leaves the first one's socket alone. */
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", cfgpath, NULL };
+	char *out, *err;
+	int rc = t_run(argv, NULL, &out, &err, 5000);
+	ck_assert_msg(rc == 1, "status %d: %s", rc, err);
+	ck_assert_msg(strstr(err, "another canary is running") != NULL, "%s", err);
+	free(out);
+	free(err);
+	ans = call("{\"cmd\": \"status\"}", 3000);
+	ck_assert_int_eq(json_integer_value(json_object_get(ans, "pid")), d2.pid);
+	json_decref(ans);
+	t_daemon_stop(&d2);
+	/* A clean stop removes it. */
+	ck_assert_int_ne(stat(sockpath, &st), 0);
+}
+END_TEST
 
 Suite *control_suite(void)
 {
 	Suite *s = suite_create("control");
+	TCase *tc = tcase_create("socket");
 
+	tcase_add_unchecked_fixture(tc, start_api, stop_api);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, malformed_requests_get_errors_and_never_crash);
+	tcase_add_test(tc, a_last_line_without_newline_is_answered_at_eof);
+	tcase_add_test(tc, connections_past_64_are_refused);
+	tcase_add_test(tc, status_answers_every_documented_key);
+	tcase_add_test(tc, other_users_are_denied);
+	tcase_add_test(tc, a_stale_socket_is_replaced_and_a_live_one_refuses_a_second_daemon);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_unchecked_fixture(tc, start_api, stop_api);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, reload_adds_changes_and_removes_probes);
+	tcase_add_test(tc, an_invalid_config_is_refused_and_the_old_one_runs_on);
+	tcase_add_test(tc, sighup_reloads_even_without_a_socket);
+	tcase_add_test(tc, restart_only_keys_are_reported);
+	tcase_add_test(tc, reloads_lose_or_double_no_run);
+	tcase_add_test(tc, a_reload_asked_during_another_sees_what_came_before_it);
+	tcase_add_test(tc, paused_probes_do_not_run_until_resumed);
+	tcase_add_test(tc, a_changed_or_returning_probe_keeps_its_incident);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("run-now");
+	tcase_add_unchecked_fixture(tc, start_api, stop_api);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, run_now_answers_with_the_result);
+	tcase_add_test(tc, run_now_joins_a_run_in_flight);
+	tcase_add_test(tc, a_client_leaving_mid_run_now_breaks_nothing);
+	suite_add_tcase(s, tc);
 	return s;
 }
