@@ -111,4 +111,87 @@ void cli_put_cell(FILE *out, bool md, const char *text, const char *detail);
 /* Prints "canary CMD: MSG" to stderr; returns status, for `return cli_fail(2, ...)`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- shared.c: times given, probes named, latencies (report, annotate, status, incident show) ---- */
+
+/*
+ * Parses "now" (now) or ISO 8601 "YYYY-MM-DD(T| )HH:MM[:SS[.fff]][Z|+HH:MM|-HHMM]"
+ * (no zone: UTC) into Unix ms in *out. Returns 0 or -EINVAL.
+ */
+int cli_parse_time(const char *s, int64_t now, int64_t *out);
+
+/* Whether d (may be NULL) has tag (may be NULL: false). */
+bool cli_probe_has_tag(const struct probe_def *d, const char *tag);
+
+/*
+ * Refuses a probe (or tag) that no probe of cfg is named (or has), printing
+ * "canary CMD: no probe named ..." with a "did you mean" to stderr: returns
+ * -ENOENT then, else 0 (also when both are NULL).
+ */
+int cli_check_target(const struct cfg *cfg, const char *cmd, const char *probe, const char *tag);
+
+/* A new JSON real of us in milliseconds, or null when us < 0 (none). */
+json_t *cli_json_ms(int64_t us);
+
+/* Formats us as "12.3 ms" ("-" when us < 0) into buf. Returns buf. */
+char *cli_ms_text(int64_t us, char *buf, size_t size);
+
+/* ---- probe_cmd.c, probe_add.c, probe_edit.c: `canary probe` ---- */
+
+/* The subcommands of `canary probe` (argv[0] is the subcommand's name); each returns the exit status. */
+int cli_probe_add(int argc, char **argv);    /* probe_add.c */
+int cli_probe_rm(int argc, char **argv);     /* probe_edit.c */
+int cli_probe_pause(int argc, char **argv);  /* probe_edit.c */
+int cli_probe_resume(int argc, char **argv); /* probe_edit.c */
+
+/*
+ * probe_cmd.c; run-now uses it too. Parses "[-c CONFIG] [--json] [NAME]" for
+ * command cmd ("probe rm"), whose name getopt's messages then carry: json NULL
+ * refuses --json, name NULL refuses a NAME, otherwise one is required.
+ * Returns -1 having set *config (NULL when not given), *json and *name
+ * (borrowed from argv), or the exit status: 0 after --help (usage printed),
+ * CLI_USAGE having said what is wrong.
+ */
+int cli_name_args(int argc, char **argv, const char *cmd, const char *usage, const char **config, bool *json,
+		  const char **name);
+
+/* What a probe command changed, for cli_probe_reload's message. */
+enum cli_probe_change { CLI_PROBE_ADDED, CLI_PROBE_REPLACED, CLI_PROBE_REMOVED, CLI_PROBE_PAUSED, CLI_PROBE_RESUMED };
+
+/*
+ * After probe name's file was changed: asks the daemon of cfg (borrowed) to
+ * reload and prints whether it took the change ("probe web added; the daemon
+ * picked it up"). Returns the exit status: 0 when it did, when no daemon runs
+ * (the change applies at its next start) or when it may not be told
+ * (permission: the message says how); 1 when it refused the new config,
+ * did not answer, or did not take the change.
+ */
+int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_change change);
+
+/*
+ * Reads all of the file at path ("-": stdin) into *text (new, NUL-terminated)
+ * and *len, up to 4 MiB as the loader. Returns 0, -EFBIG or a negative error.
+ */
+int cli_read_input(const char *path, char **text, size_t *len);
+
+/* root (borrowed) as the text of a probe file: indented by 2, keys in order, a final newline. New string or NULL. */
+char *cli_probe_text(const json_t *root);
+
+/*
+ * Replaces (or, without replace, creates) the file at path with len bytes of
+ * text, atomically: a hidden temp file beside it (the loader ignores dot
+ * files), fsync, rename, fsync of the directory; the temp file is removed on
+ * any failure. An existing file keeps its mode and, when we may, its owner; a
+ * new one is 0644. Returns 0, -EEXIST (path exists and !replace) or a negative error.
+ */
+int cli_write_atomic(const char *path, const char *text, size_t len, bool replace);
+
+/* ---- run_now.c: results the daemon sends ---- */
+
+/*
+ * Prints res (a probe_result_json() object, borrowed) as `canary check` does:
+ * a header, each step with its status, timings and assertions, then OK or
+ * FAIL. def (may be NULL) names the steps that did not run.
+ */
+void cli_result_print(const json_t *res, const struct probe_def *def);
+
 #endif

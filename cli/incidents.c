@@ -32,13 +32,16 @@ static const char show_usage[] =
 	"Shows incident ID: its figures (duration, time to detect, lead time from the\n"
 	"first failed run to the first alert delivered) and its timeline in UTC: the first\n"
 	"failure, detection, every alert on every channel (delivered, given up, skipped,\n"
-	"suppressed by maintenance, or still pending), the latest failure and the recovery.\n\n"
+	"suppressed by maintenance, or still pending), the latest failure and the recovery,\n"
+	"and the annotations (`canary annotate`) from an hour before the first failure until\n"
+	"the recovery (or now) that concern every probe, this probe, or a tag it has.\n\n"
 	"  -c, --config FILE  the main config file\n"
 	"      --markdown     the summary and timeline as Markdown tables, for a postmortem\n"
 	"      --json         {\"incident\": {as `canary incidents --json`}, \"figures\":\n"
 	"                     {duration_s, detect_s, lead_s}, \"timeline\": [{at, at_ms,\n"
 	"                     what, kind, and for alerts event, event_id, channel, state,\n"
-	"                     status, attempts, error}]}\n\n"
+	"                     status, attempts, error; for annotations annotation_id,\n"
+	"                     text, probe, tag}]}\n\n"
 	"Exit status: 0, 1 when there is no such incident or on a config or database\n"
 	"error, 2 on a usage error.\n";
 
@@ -87,13 +90,14 @@ static json_t *incident_json(const struct store_incident *inc, int64_t now)
 
 /* ------------------------------------------------------------------ the timeline */
 
-enum tl_kind { TL_FIRST_FAILURE, TL_DETECTED, TL_ALERT, TL_LAST_FAILURE, TL_RESOLVED };
+enum tl_kind { TL_FIRST_FAILURE, TL_DETECTED, TL_ALERT, TL_LAST_FAILURE, TL_RESOLVED, TL_ANNOTATION };
 
-static const char *const tl_kind_names[] = { "first_failure", "detected", "alert", "last_failure", "resolved" };
+static const char *const tl_kind_names[] = { "first_failure", "detected", "alert", "last_failure", "resolved",
+					     "annotation" };
 
 static const char *const dlv_state_names[] = { "pending", "delivered", "gave_up", "skipped", "suppressed" };
 
-/* One line of a timeline: what happened at at_ms. Operator annotations will be rows too. */
+/* One line of a timeline: what happened at at_ms. */
 struct tl_row {
 	int64_t at_ms;
 	size_t seq;                        /* the order of building: ties keep it */
@@ -102,6 +106,7 @@ struct tl_row {
 	const char *detail;                /* borrowed: an error quoted after it, or NULL */
 	const struct store_event *ev;      /* borrowed: TL_ALERT only */
 	const struct store_delivery *dlv;  /* borrowed: TL_ALERT only */
+	const struct store_annotation *ann; /* borrowed: TL_ANNOTATION only */
 };
 
 struct tl {
@@ -169,6 +174,22 @@ static struct tl_row *tl_add_delivery(struct tl *tl, const struct store_event *e
 	}
 }
 
+/* The row of an annotation: "annotation  deploy 1.4.2 (tag web)". */
+static struct tl_row *tl_add_annotation(struct tl *tl, const struct store_annotation *a)
+{
+	const char *text = a->text ? a->text : "";
+	struct tl_row *r = NULL;
+
+	if (a->probe || a->tag)
+		r = tl_add(tl, a->at_ms, TL_ANNOTATION, NULL, "annotation  %s (%s %s)", text, a->probe ? "probe" : "tag",
+			   a->probe ? a->probe : a->tag);
+	else
+		r = tl_add(tl, a->at_ms, TL_ANNOTATION, NULL, "annotation  %s", text);
+	if (r)
+		r->ann = a;
+	return r;
+}
+
 static int tl_cmp(const void *a, const void *b)
 {
 	const struct tl_row *x = a, *y = b;
@@ -179,16 +200,21 @@ static int tl_cmp(const void *a, const void *b)
 }
 
 /*
- * Builds t's timeline into tl (empty), sorted by time; rows at the same
- * time keep the order below. Borrows from t, which must outlive tl.
- * Returns 0 or -ENOMEM (tl_clear frees what was built either way).
+ * Builds t's timeline and the annotations ann (n of them) into tl (empty),
+ * sorted by time; rows at the same time keep the order below (an annotation
+ * first: a deploy at the very second of a failure is read as its cause).
+ * Borrows from t and ann, which must outlive tl. Returns 0 or -ENOMEM
+ * (tl_clear frees what was built either way).
  */
-static int tl_build(const struct store_timeline *t, struct tl *tl)
+static int tl_build(const struct store_timeline *t, const struct store_annotation *ann, size_t n, struct tl *tl)
 {
 	const struct store_incident *inc = &t->inc;
-	bool ok = tl_add(tl, inc->started_ms, TL_FIRST_FAILURE, inc->first_error, "first failed run (%s)",
-			 inc->first_class ? inc->first_class : "failed") != NULL;
+	bool ok = true;
 
+	for (size_t i = 0; ok && i < n; i++)
+		ok = tl_add_annotation(tl, &ann[i]) != NULL;
+	ok = ok && tl_add(tl, inc->started_ms, TL_FIRST_FAILURE, inc->first_error, "first failed run (%s)",
+			  inc->first_class ? inc->first_class : "failed") != NULL;
 	if (ok && inc->detected_ms > 0)
 		ok = tl_add(tl, inc->detected_ms, TL_DETECTED, NULL, "detected (incident opened)") != NULL;
 	for (size_t i = 0; ok && i < t->nevents; i++) {
@@ -352,6 +378,12 @@ static json_t *row_json(const struct tl_row *r)
 	json_object_set_new(o, "what", cli_json_text(what ? what : r->what));
 	free(what);
 	json_object_set_new(o, "kind", json_string(tl_kind_names[r->kind]));
+	if (r->kind == TL_ANNOTATION) {
+		json_object_set_new(o, "annotation_id", json_integer(r->ann->id));
+		json_object_set_new(o, "text", cli_json_text(r->ann->text));
+		json_object_set_new(o, "probe", cli_json_text(r->ann->probe));
+		json_object_set_new(o, "tag", cli_json_text(r->ann->tag));
+	}
 	if (r->kind != TL_ALERT)
 		return o;
 	int st = r->dlv->state;
@@ -384,28 +416,72 @@ static void print_show_json(const struct store_timeline *t, const struct figures
 
 enum show_mode { SHOW_TEXT, SHOW_MARKDOWN, SHOW_JSON };
 
+/* How long before an incident's first failure its timeline looks for annotations. */
+#define ANN_BEFORE_MS (3600 * 1000LL)
+
+/*
+ * Whether annotation a concerns probe: it names no probe and no tag (every
+ * probe), names probe, or names a tag of def (probe's definition; NULL when
+ * the probe has left the config, whose tags are then unknown).
+ */
+static bool ann_concerns(const struct store_annotation *a, const char *probe, const struct probe_def *def)
+{
+	if (a->probe == NULL && a->tag == NULL)
+		return true;
+	return (a->probe && strcmp(a->probe, probe) == 0) || cli_probe_has_tag(def, a->tag);
+}
+
+/*
+ * Reads the annotations that concern inc's probe from an hour before it
+ * started until it was resolved (or now) into *out (a new array of *n).
+ * Returns 0 or a negative error.
+ */
+static int read_annotations(struct store *s, const struct cfg *cfg, const struct store_incident *inc, int64_t now,
+			    struct store_annotation **out, size_t *n)
+{
+	const struct probe_def *def = cfg_find_probe(cfg, inc->probe);
+	int64_t until = inc->resolved_ms > 0 ? inc->resolved_ms : now;
+	size_t all = 0, kept = 0;
+	int rc = store_annotations(s, inc->started_ms - ANN_BEFORE_MS, until + 1, out, &all);
+
+	for (size_t i = 0; rc == 0 && i < all; i++) {
+		if (ann_concerns(&(*out)[i], inc->probe, def))
+			(*out)[kept++] = (*out)[i];
+		else
+			store_annotation_clear(&(*out)[i]);
+	}
+	*n = rc == 0 ? kept : 0;
+	return rc;
+}
+
 /* Reads incident id and prints it. Returns the exit status. */
 static int show(const struct cfg *cfg, int64_t id, enum show_mode mode)
 {
 	struct store_timeline t = { 0 };
+	struct store_annotation *ann = NULL;
 	struct tl tl = { 0 };
 	struct store *s = NULL;
+	size_t nann = 0;
+	int64_t now = probe_now_ms();
 	int rc = cli_store_open(cfg, STORE_READONLY, &s);
 
 	if (rc < 0)
 		return 1;
 	rc = store_incident_timeline(s, id, &t);
+	/* Markers only add context: without them the timeline is still worth showing. */
+	int arc = rc == 0 ? read_annotations(s, cfg, &t.inc, now, &ann, &nann) : 0;
+	if (arc < 0)
+		cli_fail(0, "incident show: cannot read annotations from %s: %s", cfg->db_path, strerror(-arc));
 	store_close(s);
 	if (rc == -ENOENT)
 		return cli_fail(1, "no incident %lld", (long long)id);
 	if (rc < 0)
 		return cli_fail(1, "cannot read incident %lld from %s: %s", (long long)id, cfg->db_path, strerror(-rc));
-	int64_t now = probe_now_ms();
 	struct figures f;
 	struct field fv[FIELDS_MAX];
 	figures_of(&t, now, &f);
 	size_t nf = fields_of(&t, &f, fv);
-	rc = tl_build(&t, &tl);
+	rc = tl_build(&t, ann, nann, &tl);
 	if (rc < 0)
 		cli_fail(0, "incident show: %s", strerror(-rc));
 	else if (mode == SHOW_JSON)
@@ -415,6 +491,7 @@ static int show(const struct cfg *cfg, int64_t id, enum show_mode mode)
 	else
 		print_show_text(&t, fv, nf, &tl);
 	tl_clear(&tl);
+	store_annotations_free(ann, nann);
 	store_timeline_clear(&t);
 	return rc < 0 ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ times, numbers, the store */
 
@@ -211,3 +212,118 @@ void cli_put_cell(FILE *out, bool md, const char *text, const char *detail)
 		cli_put_flat(out, detail, 0);
 }
 
+
+/* ------------------------------------------------------------------ times given, probes named (report, annotate) */
+
+/* Reads exactly n digits at *p into *v, advancing *p. */
+static bool read_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return false;
+		*v = *v * 10 + (**p - '0');
+	}
+	return true;
+}
+
+int cli_parse_time(const char *s, int64_t now, int64_t *out)
+{
+	struct tm tm = { 0 }, back;
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+
+	if (strcmp(s, "now") == 0) {
+		*out = now;
+		return 0;
+	}
+	if (!read_digits(&p, 4, &y) || *p++ != '-' || !read_digits(&p, 2, &mo) || *p++ != '-' ||
+	    !read_digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' ') || (p++, !read_digits(&p, 2, &h)) ||
+	    *p++ != ':' || !read_digits(&p, 2, &mi))
+		return -EINVAL;
+	if (*p == ':' && (p++, !read_digits(&p, 2, &sec)))
+		return -EINVAL;
+	if (*p == '.' || *p == ',')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '+' ? 1 : -1;
+		if (!read_digits(&p, 2, &oh))
+			return -EINVAL;
+		p += *p == ':';
+		if (!read_digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	tm = (struct tm){ .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	time_t t = timegm(&tm);
+	/* timegm normalises 2026-02-30 to March 2nd: a date that does not come back unchanged is wrong. */
+	if (gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 || back.tm_mon != mo - 1 || back.tm_mday != d ||
+	    back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
+		return -EINVAL;
+	*out = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000;
+	return 0;
+}
+
+bool cli_probe_has_tag(const struct probe_def *d, const char *tag)
+{
+	for (size_t k = 0; d && tag && k < d->ntags; k++)
+		if (strcmp(d->tags[k], tag) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The names (tag false) or every tag (tag true) of cfg's probes, as a new
+ * NULL-terminated array of borrowed strings for probe_nearest; NULL when out of memory.
+ */
+static const char **probe_words(const struct cfg *cfg, bool tags)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		n += tags ? cfg->probes[i]->ntags : 1;
+	const char **v = calloc(n + 1, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; v && i < cfg->nprobes; i++)
+		for (size_t k = 0; k < (tags ? cfg->probes[i]->ntags : 1); k++)
+			v[n++] = tags ? cfg->probes[i]->tags[k] : cfg->probes[i]->name;
+	return v;
+}
+
+int cli_check_target(const struct cfg *cfg, const char *cmd, const char *probe, const char *tag)
+{
+	const char *word = probe ? probe : tag;
+
+	if (word == NULL || (probe && cfg_find_probe(cfg, probe)))
+		return 0;
+	for (size_t i = 0; !probe && i < cfg->nprobes; i++)
+		if (cli_probe_has_tag(cfg->probes[i], tag))
+			return 0;
+	const char **words = probe_words(cfg, probe == NULL);
+	const char *near = words ? probe_nearest(word, words, NULL) : NULL;
+	if (near)
+		cli_fail(0, "%s: no probe %s \"%s\" in %s (did you mean \"%s\"?)", cmd, probe ? "named" : "has the tag",
+			 word, cfg->path, near);
+	else
+		cli_fail(0, "%s: no probe %s \"%s\" in %s", cmd, probe ? "named" : "has the tag", word, cfg->path);
+	free(words);
+	return -ENOENT;
+}
+
+json_t *cli_json_ms(int64_t us)
+{
+	return us >= 0 ? json_real((double)us / 1000.0) : json_null();
+}
+
+char *cli_ms_text(int64_t us, char *buf, size_t size)
+{
+	if (us < 0)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.1f ms", (double)us / 1000.0);
+	return buf;
+}

@@ -365,3 +365,89 @@ bool t_store_wait_failing(struct store *s, bool want, int max_ms)
 	}
 	return false;
 }
+
+int t_canary_run(char **out, char **err, ...)
+{
+	char *argv[32] = { (char *)t_canary_bin() };
+	va_list ap;
+	int n = 1;
+
+	va_start(ap, err);
+	for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	ck_assert_msg(n < 31, "t_canary_run: too many arguments");
+	argv[n] = NULL;
+	return t_run(argv, NULL, out, err, 10000);
+}
+
+json_t *t_json(const char *text)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(text, 0, &jerr);
+
+	ck_assert_msg(j != NULL, "%s: %s", jerr.text, text);
+	return j;
+}
+
+void t_assert_in_order(const char *hay, const char *const *needles, size_t n)
+{
+	const char *at = hay;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = strstr(at, needles[i]);
+		ck_assert_msg(p != NULL, "\"%s\" missing (or out of order) in:\n%s", needles[i], hay);
+		at = p + strlen(needles[i]);
+	}
+}
+
+char *t_time_fmt(int64_t ms, const char *fmt, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, fmt, &tm);
+	return buf;
+}
+
+void t_daemon_start(struct t_daemon *d, const char *cfgpath, char *const env_extra[])
+{
+	char *argv[] = { (char *)t_canary_bin(), "run", "-c", (char *)cfgpath, "-v", NULL };
+
+	d->log = NULL;
+	d->pid = t_spawn(argv, env_extra, NULL, &d->efd);
+	ck_assert_int_gt(d->pid, 0);
+}
+
+void t_daemon_expect(struct t_daemon *d, const char *needle, int count, int timeout_ms)
+{
+	bool seen = t_read_until(d->efd, needle, count, timeout_ms, &d->log);
+
+	ck_assert_msg(seen, "no \"%s\" (x%d) in the daemon's log:\n%s", needle, count, d->log ? d->log : "");
+}
+
+void t_daemon_stop(struct t_daemon *d)
+{
+	kill(d->pid, SIGTERM);
+	int st = t_wait(d->pid, 8000);
+	if (st < 0)
+		t_kill(d->pid);
+	t_read_until(d->efd, "\n\n", 1, 1000, &d->log); /* the rest, up to EOF */
+	close(d->efd);
+	ck_assert_msg(st == 0, "exit status %d:\n%s", st, d->log ? d->log : "");
+	free(d->log);
+	d->log = NULL;
+}
+
+int64_t t_db_intf(sqlite3 *db, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0 && (size_t)n < sizeof(sql), "t_db_intf: the query is too long");
+	return t_db_int(db, sql);
+}

@@ -83,4 +83,34 @@ struct store *t_store_open(const struct store_opts *o);
 /* Polls the stats of s every 10 ms, up to max_ms, until failing is want; false if it never is. */
 bool t_store_wait_failing(struct store *s, bool want, int max_ms);
 
+/* ---- helpers.c: the CLI on the real binary (check_cli_report.c and any other CLI suite) ---- */
+
+#include <jansson.h>
+
+/* Runs the canary binary with the NULL-terminated args (up to 30), 10 s at most; as t_run. */
+int t_canary_run(char **out, char **err, ...);
+/* Parses text as JSON, failing the test otherwise. New reference. */
+json_t *t_json(const char *text);
+/* Asserts that each of the n needles appears in hay, each after the one before. */
+void t_assert_in_order(const char *hay, const char *const *needles, size_t n);
+/* Formats Unix ms (UTC) with strftime's fmt into buf. Returns buf. */
+char *t_time_fmt(int64_t ms, const char *fmt, char *buf, size_t size);
+
+/* ---- helpers.c: the daemon on the real binary (check_control.c, and any suite that runs it) ---- */
+
+struct t_daemon {
+	pid_t pid;
+	int efd;       /* its stderr */
+	char *log;     /* what was read of it so far */
+};
+
+/* Starts `canary run -c cfgpath -v` with env_extra (may be NULL) added to the environment. */
+void t_daemon_start(struct t_daemon *d, const char *cfgpath, char *const env_extra[]);
+/* Reads the daemon's log until needle has appeared count times; fails the test after timeout_ms. */
+void t_daemon_expect(struct t_daemon *d, const char *needle, int count, int timeout_ms);
+/* SIGTERM, then the rest of the log; fails the test unless it exits 0 within 8 s. Frees the log. */
+void t_daemon_stop(struct t_daemon *d);
+/* The first column of the first row of a printf-formatted query on db, as t_db_int. */
+int64_t t_db_intf(sqlite3 *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
