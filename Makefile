@@ -2,8 +2,9 @@
 #
 #   make            build build/canary
 #   make demo       run the daemon on the bundled demo API (foreground)
-#   make test       build and run the Check suite
+#   make test       build and run the Check suite, then tests/install.sh
 #   make asan       the same suite built with AddressSanitizer + UBSan
+#   make install    install under DESTDIR/PREFIX (see below); make uninstall
 #   make clean
 
 BUILD    ?= build
@@ -12,8 +13,23 @@ OPT      ?= -O2 -g
 WERROR   ?= -Werror
 SAN      ?=
 
+# Installation. PREFIX=/usr is what a package uses; /usr/local is searched by
+# systemd (units, sysusers.d, tmpfiles.d), man and bash-completion as well.
+# DESTDIR stages the whole tree (a package build, tests/install.sh).
+PREFIX         ?= /usr/local
+SYSCONFDIR     ?= /etc
+BINDIR         ?= $(PREFIX)/bin
+MANDIR         ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+INSTALL        ?= install
+
 # Every dependency is a Debian package; `make deps` installs what is missing.
-DEB_PKGS := libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev check pkg-config
+# groff-base and systemd are for tests/install.sh (the man page, systemd-analyze).
+DEB_PKGS := libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev check pkg-config \
+            groff-base systemd
 PC_LIBS  := libuv libcurl jansson sqlite3
 
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
@@ -36,7 +52,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FIX_SRC  := $(wildcard tests/fixture/*.c)
 FIX_OBJ  := $(FIX_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo test asan clean check-tests
+.PHONY: all deps demo test asan clean check-tests install uninstall install-test
 
 all: $(BUILD)/canary $(BUILD)/fakeapi
 
@@ -86,6 +102,12 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_canary
 	CANARY_BIN=$(BUILD)/canary FAKEAPI_BIN=$(BUILD)/fakeapi $(BUILD)/check_canary
+	@$(MAKE) --no-print-directory install-test
+
+# `make install` into a temp DESTDIR, checked: files and modes, config kept,
+# systemd-analyze verify and security, the man page, bash completion.
+install-test: $(BUILD)/canary
+	BUILD=$(BUILD) bash tests/install.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -94,6 +116,47 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	CK_TIMEOUT_MULTIPLIER=3 CANARY_BIN=build/asan/canary FAKEAPI_BIN=build/asan/fakeapi \
 	  build/asan/check_canary
+
+# The unit names /usr/bin/canary and /etc/canary/canary.json; the installed
+# copy names BINDIR and SYSCONFDIR. The config is never overwritten: the
+# example probes come only with a canary.json that was not there.
+install: $(BUILD)/canary
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(BUILD)/canary $(DESTDIR)$(BINDIR)/canary
+	sed -e '/^ExecStart=/s|/usr/bin/canary |$(BINDIR)/canary |' \
+	    -e '/^ExecStart=/s|/etc/canary/canary.json|$(SYSCONFDIR)/canary/canary.json|' \
+	    systemd/canary.service >$(DESTDIR)$(SYSTEMDUNITDIR)/canary.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/canary.service.tmp
+	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/canary.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/canary.service
+	$(INSTALL) -m 0644 systemd/canary.sysusers $(DESTDIR)$(SYSUSERSDIR)/canary.conf
+	$(INSTALL) -m 0644 systemd/canary.tmpfiles $(DESTDIR)$(TMPFILESDIR)/canary.conf
+	$(INSTALL) -m 0644 cli/canary.1 $(DESTDIR)$(MANDIR)/man1/canary.1
+	$(INSTALL) -m 0644 cli/canary.bash $(DESTDIR)$(BASHCOMPDIR)/canary
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/canary
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/canary/canary.json ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/canary/canary.json and its probes (not overwritten)"; \
+	else \
+	  set -e; \
+	  $(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/canary/probes.d; \
+	  for f in examples/etc/probes.d/*.json; do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/canary/probes.d/$${f##*/}; \
+	    [ -e "$$t" ] || $(INSTALL) -m 0644 "$$f" "$$t"; \
+	  done; \
+	  $(INSTALL) -m 0644 examples/etc/canary.json $(DESTDIR)$(SYSCONFDIR)/canary/canary.json; \
+	  echo "installed $(DESTDIR)$(SYSCONFDIR)/canary/canary.json and probes.d/"; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "next: systemd-sysusers; systemd-tmpfiles --create $(TMPFILESDIR)/canary.conf;"; \
+	  echo "      systemctl daemon-reload; systemctl enable --now canary"; \
+	fi
+
+# Leaves the config ($(SYSCONFDIR)/canary), the database and the user alone.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/canary $(DESTDIR)$(SYSTEMDUNITDIR)/canary.service \
+	  $(DESTDIR)$(SYSUSERSDIR)/canary.conf $(DESTDIR)$(TMPFILESDIR)/canary.conf \
+	  $(DESTDIR)$(MANDIR)/man1/canary.1 $(DESTDIR)$(BASHCOMPDIR)/canary
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/canary and /var/lib/canary"
 
 clean:
 	rm -rf $(BUILD) build examples/demo/state
