@@ -49,7 +49,9 @@ int store__series_add(struct store__series *s, int64_t v)
 	if (s->count == 0 || v > s->max_us)
 		s->max_us = v;
 	s->count++;
-	s->sum_us += v;
+	/* Only a corrupt duration can overflow the sum: it saturates then. */
+	if (__builtin_add_overflow(s->sum_us, v, &s->sum_us))
+		s->sum_us = v < 0 ? INT64_MIN : INT64_MAX;
 	return 0;
 }
 
@@ -93,22 +95,33 @@ static unsigned char *put_varint(unsigned char *p, uint64_t v)
 
 /*
  * The blob is checked whole before anything is added, so a malformed one
- * leaves s as it was.
+ * leaves s as it was. Besides its syntax, its bucket counts must add up to
+ * count (rollups are written so), and the counts must not overflow: a
+ * corrupt row must not turn into a rank past every bucket or a signed
+ * overflow in store__series_pct.
  */
 int store__series_merge(struct store__series *s, const void *blob, size_t len, int64_t count,
 			int64_t sum_us, int64_t max_us)
 {
-	const unsigned char *p = blob, *end = p + len;
-	uint64_t delta = 0, n = 0, b = 0;
+	const unsigned char *p = blob, *end = NULL;
+	uint64_t delta = 0, n = 0, b = 0, total = 0;
+	int64_t ncount = 0;
+	bool first = true;
 	int rc = 0;
 
-	if (len < 1 || p[0] != HIST_FORMAT)
+	if (blob == NULL || len < 1 || p[0] != HIST_FORMAT || count < 0 ||
+	    __builtin_add_overflow(s->count, count, &ncount))
 		return -EBADMSG;
-	for (p++; p < end; b += delta) {
+	end = p + len;
+	for (p++; p < end; b += delta, first = false) {
+		/* Buckets ascending (every distance but the first at least 1), none empty. */
 		if (!get_varint(&p, end, &delta) || !get_varint(&p, end, &n) ||
-		    b + delta >= STORE__HIST_BUCKETS)
+		    delta >= STORE__HIST_BUCKETS || (delta == 0 && !first) || n == 0 ||
+		    b + delta >= STORE__HIST_BUCKETS || __builtin_add_overflow(total, n, &total))
 			return -EBADMSG;
 	}
+	if (total != (uint64_t)count)
+		return -EBADMSG;
 	if ((rc = store__series_to_hist(s)) < 0)
 		return rc;
 	for (p = (const unsigned char *)blob + 1, b = 0; p < end;) {
@@ -119,8 +132,9 @@ int store__series_merge(struct store__series *s, const void *blob, size_t len, i
 	}
 	if (count > 0 && (s->count == 0 || max_us > s->max_us))
 		s->max_us = max_us;
-	s->count += count;
-	s->sum_us += sum_us;
+	s->count = ncount;
+	if (__builtin_add_overflow(s->sum_us, sum_us, &s->sum_us))
+		s->sum_us = sum_us < 0 ? INT64_MIN : INT64_MAX;   /* as store__series_add */
 	return 0;
 }
 

@@ -63,7 +63,8 @@ int store__sq_annotations(struct store__conn *conn, int64_t from_ms, int64_t to_
 	int rc = 0, src = SQLITE_OK;
 
 	store__sq_bind_int(st, 1, from_ms, &src);
-	store__sq_bind_int(st, 2, to_ms > 0 ? to_ms : INT64_MAX, &src);
+	/* Only 0 means no bound: a negative to_ms is a bound like any other. */
+	store__sq_bind_int(st, 2, to_ms != 0 ? to_ms : INT64_MAX, &src);
 	if (src != SQLITE_OK)
 		return store__sq_fail(c, src, err);
 	while ((rc = store__sq_next(c, st, err)) > 0) {

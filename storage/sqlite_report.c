@@ -56,8 +56,11 @@ int store__sq_read_begin(struct store__sqlite_conn *c, const char *probe, int64_
 
 void store__sq_read_end(struct store__sqlite_conn *c)
 {
-	if (!sqlite3_get_autocommit(c->db))
-		store__sq_run(c->st[STORE__SQ_COMMIT]);
+	/* A transaction left open would make the next BEGIN fail, and keep
+	 * an old snapshot that stops checkpoints: if COMMIT fails, roll back. */
+	if (!sqlite3_get_autocommit(c->db) && store__sq_run(c->st[STORE__SQ_COMMIT]) != SQLITE_OK &&
+	    !sqlite3_get_autocommit(c->db))
+		store__sq_run(c->st[STORE__SQ_ROLLBACK]);
 }
 
 int store__sq_mark_get(struct store__sqlite_conn *c, struct store__sq_mark *m, char **err)

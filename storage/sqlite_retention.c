@@ -129,11 +129,14 @@ static int step_delete(struct store__sqlite_conn *c, struct store__retention_pas
 
 	if ((rc = store__sq_mark_get(c, &m, err)) < 0 || m.del_hour_ms < 0)
 		return rc;
-	/* The cursor holds for the hour it was set in: if another process
-	 * finished that one and is deleting the next, start over. */
-	if (m.del_hour_ms != p->cursor_ms) {
+	/* The cursor holds for the rollup it was set in, known by its hour
+	 * and largest id: if another process finished that one and is
+	 * deleting another (a later hour, or the same one rolled up again
+	 * for late runs, which may be in probes before the cursor), start over. */
+	if (m.del_hour_ms != p->cursor_ms || m.del_max_id != p->cursor_id) {
 		p->cursor = 0;
 		p->cursor_ms = m.del_hour_ms;
+		p->cursor_id = m.del_max_id;
 	}
 	if ((ids = malloc((size_t)p->r.batch * sizeof(*ids))) == NULL)
 		return store__sq_oom(err);

@@ -62,7 +62,7 @@ struct store__item {
  * One pass of store_retention_run, carried from one backend step to the next
  * (each step is one short transaction, made with the store's db_lock held,
  * which is released between steps). The store zeroes it and fills r and
- * now_ms; phase, cursor, cursor_ms and hour_ms are the backend's own; st
+ * now_ms; phase, cursor, cursor_ms, cursor_id and hour_ms are the backend's own; st
  * adds up what was done.
  */
 struct store__retention_pass {
@@ -71,6 +71,7 @@ struct store__retention_pass {
 	int phase;                    /* backend's: 0 at the start of a pass */
 	int64_t cursor;               /* backend's */
 	int64_t cursor_ms;            /* backend's */
+	int64_t cursor_id;            /* backend's */
 	int64_t hour_ms;              /* backend's */
 	struct store_retention_stats st;
 };
@@ -414,7 +415,9 @@ int store__series_to_hist(struct store__series *s);
 /*
  * Merges a stored histogram (blob, len bytes, as store__series_blob wrote it)
  * holding count values of sum sum_us and largest max_us; s becomes
- * approximate. Returns 0, -ENOMEM, or -EBADMSG for a malformed blob.
+ * approximate. Returns 0, -ENOMEM, or -EBADMSG (s unchanged) for a
+ * malformed blob, one whose bucket counts do not add up to count, or a
+ * count that would overflow s's. sum_us saturates instead.
  */
 int store__series_merge(struct store__series *s, const void *blob, size_t len, int64_t count,
 			int64_t sum_us, int64_t max_us);

@@ -174,6 +174,21 @@ void store_close(struct store *s)
 	} while (0)
 
 /*
+ * Starts a reader that hands out an array: *out and *n are NULL and 0 from
+ * here on unless it fills them, and when s, out or n is NULL the reader
+ * returns -EINVAL.
+ */
+#define LIST_START(s, out, n)                                     \
+	do {                                                      \
+		if ((out) != NULL)                                \
+			*(out) = NULL;                            \
+		if ((n) != NULL)                                  \
+			*(n) = 0;                                 \
+		if ((out) == NULL || (n) == NULL || (s) == NULL)  \
+			return -EINVAL;                           \
+	} while (0)
+
+/*
  * Ends a backend call: logs a failure (rc < 0, except -ENOENT when
  * enoent_answers says that is an answer) as "cannot WHAT PATH: ERR", WHAT
  * being what_fmt formatted. Frees err (stolen). Returns rc.
@@ -258,12 +273,7 @@ int store_incidents(struct store *s, const struct store_incident_filter *f,
 	char *err = NULL;
 	int rc = 0;
 
-	if (out != NULL)
-		*out = NULL;
-	if (n != NULL)
-		*n = 0;
-	if (out == NULL || n == NULL || s == NULL)
-		return -EINVAL;
+	LIST_START(s, out, n);
 	LOCKED(s, rc, store__be_incidents(s->conn, f ? f : &all, out, n, &err));
 	return logged(s, rc, err, false, "read incidents from");
 }
@@ -288,12 +298,7 @@ int store_maint_list(struct store *s, int64_t active_at_ms, struct store_maint *
 	char *err = NULL;
 	int rc = 0;
 
-	if (out != NULL)
-		*out = NULL;
-	if (n != NULL)
-		*n = 0;
-	if (out == NULL || n == NULL || s == NULL)
-		return -EINVAL;
+	LIST_START(s, out, n);
 	LOCKED(s, rc, store__be_maint_list(s->conn, active_at_ms, out, n, &err));
 	return logged(s, rc, err, false, "read maintenance windows from");
 }
@@ -375,12 +380,7 @@ int store_annotations(struct store *s, int64_t from_ms, int64_t to_ms,
 	char *err = NULL;
 	int rc = 0;
 
-	if (out != NULL)
-		*out = NULL;
-	if (n != NULL)
-		*n = 0;
-	if (out == NULL || n == NULL || s == NULL)
-		return -EINVAL;
+	LIST_START(s, out, n);
 	LOCKED(s, rc, store__be_annotations(s->conn, from_ms, to_ms, out, n, &err));
 	return logged(s, rc, err, false, "read annotations from");
 }

@@ -16,12 +16,13 @@ Suite *alert_store_suite(void);   /* check_alert_store.c: incidents, outbox, mai
 Suite *channels_suite(void);      /* check_channels.c: channel plugins' render and classify */
 Suite *alert_suite(void);         /* check_alert.c: incident state machine and dispatcher */
 Suite *cli_alert_suite(void);     /* check_cli_alert.c: incidents, incident show, maintenance, alert test */
-Suite *store_report_suite(void); /* check_store_report.c: report, annotations, retention and status figures in storage */
+Suite *store_report_suite(void); /* check_store_report.c: histograms, percentiles, status and report figures in storage */
 Suite *control_suite(void);   /* check_control.c: the daemon's control socket, reload and run-now */
 Suite *notify_suite(void);    /* check_notify.c: systemd notify messages and the watchdog, read from a socket of our own */
 Suite *cli_probe_suite(void); /* check_cli_probe.c: probe add/list/show/rm/pause/resume and run-now, on the real binary */
 Suite *cli_report_suite(void); /* check_cli_report.c: status, report and annotate on the real binary, checked independently */
 Suite *alertfx_suite(void);       /* check_alertfx.c: the fake Slack/Instatus/webhook receivers themselves */
+Suite *store_retention_suite(void); /* check_store_retention.c: retention, annotations, read-only stores and the schema in storage */
 
 /* ---- helpers (helpers.c) ---- */
 
