@@ -90,6 +90,11 @@ static void print_step(const struct probe_result *res, size_t i)
 		printf("      ERROR (%s) %s\n", probe_class_name(s->cls), s->error ? s->error : "");
 }
 
+/*
+ * Not cli_result_print, which prints from probe_result_json(): a JSON string
+ * cannot hold bytes that are not UTF-8, so an extracted value such as a
+ * Latin-1 header (shown with --reveal) would vanish from the output.
+ */
 static void print_text(const struct probe_def *def, const struct probe_result *res)
 {
 	printf("%s (%zu step%s)\n", def->name, def->nsteps, def->nsteps == 1 ? "" : "s");
@@ -107,10 +112,11 @@ static void print_text(const struct probe_def *def, const struct probe_result *r
 static void print_json(const struct probe_result *res)
 {
 	json_t *o = probe_result_json(res);
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
-	if (text)
-		puts(text);
-	free(text);
+
+	if (o == NULL)
+		cli_fail(0, "check: out of memory");
+	else
+		cli_json_print(o);
 	json_decref(o);
 }
 

@@ -87,8 +87,11 @@ char *cli_time_rfc3339(int64_t ms, char *buf, size_t size)
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* A time gmtime cannot break down (or buf cannot hold) is "?", never what an unset struct tm holds. */
+	if (size == 0)
+		return buf;
+	if ((int64_t)t != ms / 1000 || gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
 	return buf;
 }
 

@@ -21,7 +21,7 @@ int cli_incident(int argc, char **argv);    /* incidents.c: `canary incident sho
 int cli_maintenance(int argc, char **argv); /* maint.c: `canary maintenance add|list|end` */
 int cli_alert(int argc, char **argv);       /* alert_cmd.c: `canary alert test` */
 int cli_probe(int argc, char **argv);       /* probe_cmd.c: `canary probe add|list|show|rm|pause|resume` */
-int cli_run_now(int argc, char **argv);     /* probe_cmd.c (or run_now.c): `canary run-now NAME` */
+int cli_run_now(int argc, char **argv);     /* run_now.c: `canary run-now NAME` */
 int cli_report(int argc, char **argv);      /* report.c: `canary report` */
 int cli_annotate(int argc, char **argv);    /* annotate.c: `canary annotate TEXT` */
 
@@ -48,7 +48,10 @@ struct cfg *cli_load_config(const char *path, unsigned flags);
 /* The config path: -c's value, else $CANARY_CONFIG, else CFG_DEFAULT_PATH. */
 const char *cli_config_path(const char *given);
 
-/* Formats Unix ms as RFC 3339 UTC ("2026-11-21T10:00:00Z") into buf. Returns buf. */
+/*
+ * Formats Unix ms as RFC 3339 UTC ("2026-11-21T10:00:00Z") into buf, or "?" when
+ * it cannot be broken down into a date or does not fit. Returns buf.
+ */
 char *cli_time_rfc3339(int64_t ms, char *buf, size_t size);
 
 /* ---- shared.c: what the incident, maintenance and alert commands share ---- */
@@ -92,7 +95,7 @@ void cli_json_print(const json_t *v);
 /* A new JSON string of s (bytes that are not UTF-8 become "?"), or null for NULL. */
 json_t *cli_json_text(const char *s);
 
-/* A new RFC 3339 string of Unix ms, or null when ms <= 0 (unset). */
+/* A new RFC 3339 string of Unix ms, or null when ms <= 0 (unset) or cannot be formatted. */
 json_t *cli_json_time(int64_t ms);
 
 /*
@@ -111,11 +114,12 @@ void cli_put_cell(FILE *out, bool md, const char *text, const char *detail);
 /* Prints "canary CMD: MSG" to stderr; returns status, for `return cli_fail(2, ...)`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- shared.c: times given, probes named, latencies (report, annotate, status, incident show) ---- */
+/* ---- shared.c: times given, probes named, latencies (report, annotate, status, maintenance, incident show) ---- */
 
 /*
  * Parses "now" (now) or ISO 8601 "YYYY-MM-DD(T| )HH:MM[:SS[.fff]][Z|+HH:MM|-HHMM]"
- * (no zone: UTC) into Unix ms in *out. Returns 0 or -EINVAL.
+ * (no zone: UTC) into Unix ms in *out; a fraction counts to the millisecond,
+ * finer digits are dropped. Returns 0 or -EINVAL.
  */
 int cli_parse_time(const char *s, int64_t now, int64_t *out);
 
@@ -129,8 +133,20 @@ bool cli_probe_has_tag(const struct probe_def *d, const char *tag);
  */
 int cli_check_target(const struct cfg *cfg, const char *cmd, const char *probe, const char *tag);
 
+struct store_status;
+
+/* A probe's state as status and probe show name it: "paused", "up", "down" or "unknown" (no run yet). */
+const char *cli_probe_state(bool paused, const struct store_status *st);
+
 /* A new JSON real of us in milliseconds, or null when us < 0 (none). */
 json_t *cli_json_ms(int64_t us);
+
+/*
+ * Formats the share of ok among runs as "99.93%" into buf ("-" when runs is
+ * 0): two decimals, but never 100.00% while a run failed nor 0.00% while one
+ * passed. Returns buf.
+ */
+char *cli_uptime_text(int64_t ok, int64_t runs, char *buf, size_t size);
 
 /* Formats us as "12.3 ms" ("-" when us < 0) into buf. Returns buf. */
 char *cli_ms_text(int64_t us, char *buf, size_t size);
@@ -181,7 +197,9 @@ char *cli_probe_text(const json_t *root);
  * text, atomically: a hidden temp file beside it (the loader ignores dot
  * files), fsync, rename, fsync of the directory; the temp file is removed on
  * any failure. An existing file keeps its mode and, when we may, its owner; a
- * new one is 0644. Returns 0, -EEXIST (path exists and !replace) or a negative error.
+ * new one is 0644. Returns 0, -EEXIST (path exists and !replace) or a negative
+ * error; once the file is in place it returns 0, a directory that cannot be
+ * synced being only warned about on stderr.
  */
 int cli_write_atomic(const char *path, const char *text, size_t len, bool replace);
 

@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage_text[] =
 	"usage: canary maintenance add [-c CONFIG] (--probe NAME | --tag TAG) --for DURATION\n"
@@ -34,62 +33,6 @@ static const char usage_text[] =
 
 /* ------------------------------------------------------------------ times and windows */
 
-/* Reads exactly n digits at *p into *v, advancing *p. */
-static bool digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return false;
-		*v = *v * 10 + (**p - '0');
-	}
-	return true;
-}
-
-/*
- * Parses "now" or ISO 8601 "YYYY-MM-DD(T| )HH:MM[:SS[.fff]][Z|+HH:MM|-HHMM]"
- * (no zone: UTC) into Unix ms. Returns 0 or -EINVAL.
- */
-static int parse_time(const char *s, int64_t now, int64_t *out)
-{
-	struct tm tm = { 0 }, back;
-	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0;
-	const char *p = s;
-
-	if (strcmp(s, "now") == 0) {
-		*out = now;
-		return 0;
-	}
-	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' || !digits(&p, 2, &d) ||
-	    (*p != 'T' && *p != 't' && *p != ' ') || (p++, !digits(&p, 2, &h)) || *p++ != ':' || !digits(&p, 2, &mi))
-		return -EINVAL;
-	if (*p == ':' && (p++, !digits(&p, 2, &sec)))
-		return -EINVAL;
-	if (*p == '.' || *p == ',')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '+' ? 1 : -1;
-		if (!digits(&p, 2, &oh))
-			return -EINVAL;
-		p += *p == ':';
-		if (!digits(&p, 2, &om) || oh > 23 || om > 59)
-			return -EINVAL;
-	}
-	if (*p != '\0')
-		return -EINVAL;
-	tm = (struct tm){ .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-	time_t t = timegm(&tm);
-	/* timegm normalises 2026-02-30 to March 2nd: a date that does not come back unchanged is wrong. */
-	if (gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 || back.tm_mon != mo - 1 || back.tm_mday != d ||
-	    back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
-		return -EINVAL;
-	*out = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000;
-	return 0;
-}
-
 static const char *maint_state(const struct store_maint *m, int64_t now)
 {
 	return m->end_ms <= now ? "ended" : m->start_ms > now ? "scheduled" : "active";
@@ -108,9 +51,8 @@ static bool matches_a_probe(const struct cfg *cfg, const char *probe, const char
 	if (probe)
 		return cfg_find_probe(cfg, probe) != NULL;
 	for (size_t i = 0; i < cfg->nprobes; i++)
-		for (size_t k = 0; k < cfg->probes[i]->ntags; k++)
-			if (strcmp(cfg->probes[i]->tags[k], tag) == 0)
-				return true;
+		if (cli_probe_has_tag(cfg->probes[i], tag))
+			return true;
 	return false;
 }
 
@@ -152,7 +94,7 @@ static int add_check(const struct add_args *a, int64_t now, struct store_maint *
 	if (probe_duration_parse(a->dur, &len) < 0 || len < MAINT_MIN_MS || len > MAINT_MAX_MS)
 		return cli_usage_error(usage_text, "maintenance add: --for wants a duration from 1m to 30d, not \"%s\"",
 				       a->dur);
-	if (parse_time(a->start ? a->start : "now", now, &m->start_ms) < 0)
+	if (cli_parse_time(a->start ? a->start : "now", now, &m->start_ms) < 0)
 		return cli_usage_error(usage_text,
 				       "maintenance add: --start wants \"now\" or a time such as 2026-11-21T14:00:00Z, "
 				       "not \"%s\"", a->start);

@@ -205,6 +205,21 @@ static int add_duration(const char *opt, const char *s, int64_t *ms)
 	return cli_fail(1, "%s \"%s\": not a duration such as 30s, 500ms or 5m", opt, s);
 }
 
+/*
+ * Refuses an option's value that is not UTF-8, which a JSON file cannot hold:
+ * it would otherwise be dropped or changed without a word. Returns 0 or 1.
+ */
+static int utf8_arg(const struct option *o, const char *s)
+{
+	json_t *j = json_string(s);
+
+	if (j != NULL) {
+		json_decref(j);
+		return 0;
+	}
+	return cli_fail(1, "probe add: the value of --%s is not UTF-8 text", o->name);
+}
+
 /* Parses argv into a. Returns -1 to go on, or the exit status (0 after --help). */
 static int add_parse(int argc, char **argv, struct add_args *a)
 {
@@ -221,13 +236,16 @@ static int add_parse(int argc, char **argv, struct add_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool step_opts = false;
-	int c, rc = 0;
+	int c, rc = 0, li = -1;
 
 	/* getopt names the program in its messages. */
 	argv[0] = (char *)"canary probe add";
 	optind = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "c:h", opts, &li)) != -1) {
 		step_opts |= c >= O_URL && c <= O_DESC;
+		/* What goes into the file: the long options from --url to --description. */
+		if (c >= O_URL && c <= O_DESC && (rc = utf8_arg(&opts[li], optarg)) != 0)
+			break;
 		switch (c) {
 		case 'c': a->config = optarg; break;
 		case O_URL: a->url = optarg; break;

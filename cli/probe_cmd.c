@@ -221,18 +221,11 @@ static void ask_daemon(const struct cfg *cfg, const char *name, struct show_stat
 	json_decref(a);
 }
 
-static const char *state_name(const struct probe_def *d, const struct show_state *s)
-{
-	if (d->paused)
-		return "paused";
-	return !s->st.has_run ? "unknown" : s->st.last_ok ? "up" : "down";
-}
-
 static void show_json(const struct probe_def *d, const struct show_state *s)
 {
 	json_t *o = json_pack("{s:s, s:s, s:O, s:b, s:s, s:o, s:o, s:O?}", "name", d->name, "file", d->file,
-			      "definition", d->raw, "paused", d->paused, "state", state_name(d, s), "last_run",
-			      s->st.has_run ? cli_json_time(s->st.last_run_ms) : json_null(), "error",
+			      "definition", d->raw, "paused", d->paused, "state", cli_probe_state(d->paused, &s->st),
+			      "last_run", s->st.has_run ? cli_json_time(s->st.last_run_ms) : json_null(), "error",
 			      cli_json_text(s->st.error), "daemon", s->daemon);
 
 	cli_json_print(o ? o : json_null());

@@ -67,17 +67,27 @@ static int write_all(int fd, const char *text, size_t len)
 	return 0;
 }
 
-/* fsyncs directory dir, so that a rename or unlink in it survives a crash. */
-static int sync_dir(const char *dir)
+/* The directory that holds path, as a new string: "/" for "/x.json", "." for "x.json"; NULL out of memory. */
+static char *dir_of(const char *path)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	const char *slash = strrchr(path, '/');
 
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
+	return slash == path ? strdup("/") : slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+}
+
+/*
+ * fsyncs directory dir, so that a rename or unlink in it survives a crash.
+ * Called once the change is made: a failure only risks it on a crash, and is
+ * warned about.
+ */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		fprintf(stderr, "canary: warning: cannot sync %s: %s\n", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Puts tmp in path's place: without replace, never over an existing file, even one created since we looked. */
@@ -99,12 +109,14 @@ static int put_in_place(const char *tmp, const char *path, bool replace)
 int cli_write_atomic(const char *path, const char *text, size_t len, bool replace)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("."), *tmp = NULL;
+	char *dir = dir_of(path), *tmp = NULL;
 	struct stat st;
 	bool existed = stat(path, &st) == 0;
 	int fd = -1, rc = 0;
 
-	if (dir == NULL || asprintf(&tmp, "%s/.%s.XXXXXX", slash ? dir : ".", slash ? slash + 1 : path) < 0) {
+	/* Beside path: "dir/.NAME.json.XXXXXX", where rename is atomic. */
+	if (dir == NULL || asprintf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) : 0, path,
+				    slash ? slash + 1 : path) < 0) {
 		free(dir);
 		return -ENOMEM;
 	}
@@ -123,17 +135,17 @@ int cli_write_atomic(const char *path, const char *text, size_t len, bool replac
 	}
 	if ((rc = write_all(fd, text, len)) < 0)
 		goto out;
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	if (fsync(fd) < 0) {
 		rc = -errno;
-		fd = -1;
 		goto out;
 	}
+	rc = close(fd) < 0 ? -errno : 0;
 	fd = -1;
-	if ((rc = put_in_place(tmp, path, replace)) < 0)
+	if (rc < 0 || (rc = put_in_place(tmp, path, replace)) < 0)
 		goto out;
 	free(tmp);
 	tmp = NULL;
-	rc = sync_dir(slash ? dir : ".");
+	sync_dir(dir);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -275,13 +287,9 @@ int cli_probe_rm(int argc, char **argv)
 	if (rc == 0 && unlink(def->file) < 0)
 		rc = cli_fail(1, "probe rm: cannot remove %s: %s", def->file, strerror(errno));
 	if (rc == 0) {
-		/* The unlink is done; a directory that cannot be synced only risks it on a crash. */
-		char *dir = strdup(def->file), *slash = dir ? strrchr(dir, '/') : NULL;
-		if (slash)
-			*slash = '\0';
-		int err = slash ? sync_dir(dir) : 0;
-		if (err < 0)
-			fprintf(stderr, "canary: warning: cannot sync %s: %s\n", dir, strerror(-err));
+		char *dir = dir_of(def->file);
+		if (dir)
+			sync_dir(dir);
 		free(dir);
 		rc = cli_probe_reload(cfg, name, CLI_PROBE_REMOVED);
 	}

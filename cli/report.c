@@ -115,14 +115,10 @@ static json_t *entry_json(const struct entry *e)
 	json_object_set_new(o, "approx", json_boolean(r->approx));
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const struct store_report_step *st = &r->steps[i];
-		json_t *so = json_object();
-		json_object_set_new(so, "name", cli_json_text(st->name));
-		json_object_set_new(so, "count", json_integer(st->count));
-		json_object_set_new(so, "p50_ms", cli_json_ms(st->p50_us));
-		json_object_set_new(so, "p95_ms", cli_json_ms(st->p95_us));
-		json_object_set_new(so, "p99_ms", cli_json_ms(st->p99_us));
-		json_object_set_new(so, "max_ms", cli_json_ms(st->max_us));
-		json_array_append_new(steps, so);
+		json_array_append_new(steps, json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "name", cli_json_text(st->name),
+						       "count", (json_int_t)st->count, "p50_ms", cli_json_ms(st->p50_us),
+						       "p95_ms", cli_json_ms(st->p95_us), "p99_ms", cli_json_ms(st->p99_us),
+						       "max_ms", cli_json_ms(st->max_us)));
 	}
 	json_object_set_new(o, "steps", steps);
 	return o;
@@ -141,30 +137,13 @@ static void print_json(const struct entry *v, size_t n, int64_t from, int64_t un
 	json_decref(o);
 }
 
-/*
- * "99.93%": two decimals, but never 100.00% while a run failed nor 0.00%
- * while one passed, which rounding alone would show.
- */
-static char *uptime_text(int64_t ok, int64_t runs, char *buf, size_t size)
-{
-	double pct = 100.0 * (double)ok / (double)runs;
-
-	if (ok < runs && pct > 99.99)
-		pct = 99.99;
-	else if (ok > 0 && pct < 0.01)
-		pct = 0.01;
-	snprintf(buf, size, "%.2f%%", pct);
-	return buf;
-}
-
 /* The headline: "vitals-submit  uptime 99.93% (14380/14390 runs)  incidents 2  MTTD 1m 0s  MTTR 12m 5s". */
 static void print_headline(const struct entry *e)
 {
 	const struct store_report *r = &e->r;
-	char up[32] = "-", mttd[32] = "-", mttr[32] = "-";
+	char up[32], mttd[32] = "-", mttr[32] = "-";
 
-	if (r->runs > 0)
-		uptime_text(r->ok, r->runs, up, sizeof(up));
+	cli_uptime_text(r->ok, r->runs, up, sizeof(up));
 	if (r->mttd_ms >= 0)
 		cli_span(r->mttd_ms, mttd, sizeof(mttd));
 	if (r->mttr_ms >= 0)

@@ -2,6 +2,7 @@
 #include "cli/cli_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 /* A run ends by its own deadline; past it by this much, the daemon is not answering. */
@@ -39,7 +40,7 @@ static void print_step(const json_t *s, size_t i, size_t total)
 	size_t k, nchecks = json_array_size(json_object_get(s, "checks"));
 
 	printf("[%zu/%zu] %s", i + 1, total, str(s, "name") ? str(s, "name") : "?");
-	/* The daemon's runs may be untraced: no method or URL then. */
+	/* The daemon's runs are untraced: no method or URL then. */
 	if (method || url)
 		printf(": %s %s", method ? method : "?", url ? url : "?");
 	putchar('\n');
@@ -122,7 +123,9 @@ int cli_run_now(int argc, char **argv)
 		return 1;
 	}
 	const struct probe_def *def = cfg_find_probe(cfg, name);
-	int wait_ms = def ? (int)(def->timeout_ms + GRACE_MS) : DEFAULT_WAIT_MS, status;
+	/* A "timeout" has no upper bound: one of weeks waits as long as poll() can. */
+	int64_t wait64 = def ? def->timeout_ms + GRACE_MS : DEFAULT_WAIT_MS;
+	int wait_ms = wait64 > INT_MAX ? INT_MAX : (int)wait64, status;
 	json_t *req = json_pack("{s:s, s:s}", "cmd", "run-now", "probe", name), *a = NULL, *res;
 	rc = req ? cli_control_call(cfg->control_socket, req, wait_ms, &a) : -ENOMEM;
 	res = json_object_get(a, "result");

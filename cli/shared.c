@@ -134,9 +134,11 @@ json_t *cli_json_text(const char *s)
 
 json_t *cli_json_time(int64_t ms)
 {
-	char buf[32];
+	char buf[64];
 
-	return ms > 0 ? json_string(cli_time_rfc3339(ms, buf, sizeof(buf))) : json_null();
+	if (ms <= 0 || strcmp(cli_time_rfc3339(ms, buf, sizeof(buf)), "?") == 0)
+		return json_null();
+	return json_string(buf);
 }
 
 void cli_put_flat(FILE *out, const char *s, size_t max)
@@ -213,7 +215,7 @@ void cli_put_cell(FILE *out, bool md, const char *text, const char *detail)
 }
 
 
-/* ------------------------------------------------------------------ times given, probes named (report, annotate) */
+/* ------------------------------------------------------------------ times given, probes named, uptimes */
 
 /* Reads exactly n digits at *p into *v, advancing *p. */
 static bool read_digits(const char **p, int n, int *v)
@@ -230,7 +232,7 @@ static bool read_digits(const char **p, int n, int *v)
 int cli_parse_time(const char *s, int64_t now, int64_t *out)
 {
 	struct tm tm = { 0 }, back;
-	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0;
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0, frac_ms = 0;
 	const char *p = s;
 
 	if (strcmp(s, "now") == 0) {
@@ -243,9 +245,14 @@ int cli_parse_time(const char *s, int64_t now, int64_t *out)
 		return -EINVAL;
 	if (*p == ':' && (p++, !read_digits(&p, 2, &sec)))
 		return -EINVAL;
-	if (*p == '.' || *p == ',')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
+	/* A fraction keeps its milliseconds; finer digits are dropped, as the clock is in ms. */
+	if (*p == '.' || *p == ',') {
+		int scale = 100;
+		if (*++p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			frac_ms += (*p - '0') * scale;
+	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
@@ -264,7 +271,7 @@ int cli_parse_time(const char *s, int64_t now, int64_t *out)
 	if (gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 || back.tm_mon != mo - 1 || back.tm_mday != d ||
 	    back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
 		return -EINVAL;
-	*out = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000;
+	*out = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000 + frac_ms;
 	return 0;
 }
 
@@ -314,9 +321,32 @@ int cli_check_target(const struct cfg *cfg, const char *cmd, const char *probe, 
 	return -ENOENT;
 }
 
+const char *cli_probe_state(bool paused, const struct store_status *st)
+{
+	if (paused)
+		return "paused";
+	return !st->has_run ? "unknown" : st->last_ok ? "up" : "down";
+}
+
 json_t *cli_json_ms(int64_t us)
 {
 	return us >= 0 ? json_real((double)us / 1000.0) : json_null();
+}
+
+char *cli_uptime_text(int64_t ok, int64_t runs, char *buf, size_t size)
+{
+	if (runs <= 0) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	double pct = 100.0 * (double)ok / (double)runs;
+	/* Rounding alone would show 100.00% for 1 failure in 20,000 runs, or 0.00% for 1 pass. */
+	if (ok < runs && pct > 99.99)
+		pct = 99.99;
+	else if (ok > 0 && pct < 0.01)
+		pct = 0.01;
+	snprintf(buf, size, "%.2f%%", pct);
+	return buf;
 }
 
 char *cli_ms_text(int64_t us, char *buf, size_t size)

@@ -26,13 +26,6 @@ struct row {
 	struct store_status st;
 };
 
-static const char *state_name(const struct row *r)
-{
-	if (r->paused)
-		return "paused";
-	return !r->st.has_run ? "unknown" : r->st.last_ok ? "up" : "down";
-}
-
 /* The share of ok among runs (0..1), or null when there were none. New reference. */
 static json_t *share_json(int64_t ok, int64_t runs)
 {
@@ -51,7 +44,7 @@ static json_t *row_json(const struct row *r, int64_t now)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "name", json_string(r->name));
-	json_object_set_new(o, "state", json_string(state_name(r)));
+	json_object_set_new(o, "state", json_string(cli_probe_state(r->paused, &r->st)));
 	json_object_set_new(o, "since", st->has_run ? cli_json_time(st->since_ms) : json_null());
 	json_object_set_new(o, "since_s", st->has_run ? json_integer(since_ms(r, now) / 1000) : json_null());
 	json_object_set_new(o, "last_run", st->has_run ? cli_json_time(st->last_run_ms) : json_null());
@@ -77,17 +70,8 @@ static void print_json(const struct row *rows, size_t n, int64_t now)
 	json_decref(arr);
 }
 
-/* Formats the share of ok among runs as "99.93%", or "-" when there were none, into buf. */
-static char *share_text(int64_t ok, int64_t runs, char *buf, size_t size)
-{
-	if (runs > 0)
-		snprintf(buf, size, "%.2f%%", 100.0 * (double)ok / (double)runs);
-	else
-		snprintf(buf, size, "-");
-	return buf;
-}
-
-#define TABLE_FMT "%-*s  %-7s  %-8s  %-20s  %10s  %10s  %10s  %9s  %s\n"
+/* The columns before ERROR, which comes last, on one line whatever it holds. */
+#define TABLE_FMT "%-*s  %-7s  %-8s  %-20s  %10s  %10s  %10s  %9s  "
 
 static void print_table(const struct row *rows, size_t n, int64_t now)
 {
@@ -96,8 +80,8 @@ static void print_table(const struct row *rows, size_t n, int64_t now)
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(rows[i].name) > w)
 			w = (int)strlen(rows[i].name);
-	printf(TABLE_FMT, w, "PROBE", "STATE", "SINCE", "LAST RUN", "LATENCY", "P95 24H", "UPTIME 24H", "UPTIME 7D",
-	       "ERROR");
+	printf(TABLE_FMT "ERROR\n", w, "PROBE", "STATE", "SINCE", "LAST RUN", "LATENCY", "P95 24H", "UPTIME 24H",
+	       "UPTIME 7D");
 	for (size_t i = 0; i < n; i++) {
 		const struct store_status *st = &rows[i].st;
 		char since[32] = "-", when[32] = "-", lat[32] = "-", p95[32], up[32], up7[32];
@@ -107,9 +91,11 @@ static void print_table(const struct row *rows, size_t n, int64_t now)
 			cli_ms_text(st->latency_us, lat, sizeof(lat));
 		}
 		cli_ms_text(st->runs_24h > 0 ? st->p95_us_24h : -1, p95, sizeof(p95));
-		printf(TABLE_FMT, w, rows[i].name, state_name(&rows[i]), since, when, lat, p95,
-		       share_text(st->ok_24h, st->runs_24h, up, sizeof(up)), share_text(st->ok_7d, st->runs_7d, up7, sizeof(up7)),
-		       st->error ? st->error : "-");
+		printf(TABLE_FMT, w, rows[i].name, cli_probe_state(rows[i].paused, &rows[i].st), since, when, lat, p95,
+		       cli_uptime_text(st->ok_24h, st->runs_24h, up, sizeof(up)),
+		       cli_uptime_text(st->ok_7d, st->runs_7d, up7, sizeof(up7)));
+		cli_put_flat(stdout, st->error ? st->error : "-", 0);
+		putchar('\n');
 	}
 }
 

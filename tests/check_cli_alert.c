@@ -138,53 +138,12 @@ static void setup(void)
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Runs canary with args (NULL-terminated); returns the status, outputs in *out, *err. */
-static int canary(char **out, char **err, ...)
-{
-	char *argv[32] = { (char *)t_canary_bin() };
-	va_list ap;
-	int n = 1;
-
-	va_start(ap, err);
-	for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;)
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	return t_run(argv, NULL, out, err, 10000);
-}
-
-/* Parses text as JSON, failing the test otherwise. New reference. */
-static json_t *parse(const char *text)
-{
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-
-	ck_assert_msg(j != NULL, "%s: %s", jerr.text, text);
-	return j;
-}
-
 /* "2026-11-21 14:02:05" of Unix ms, in a static buffer of n (0..3). */
 static const char *utc(int64_t ms, int n)
 {
 	static char bufs[4][32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(bufs[n], sizeof(bufs[n]), "%Y-%m-%d %H:%M:%S", &tm);
-	return bufs[n];
-}
-
-/* Asserts that each needle appears in hay, each after the one before. */
-static void assert_in_order(const char *hay, const char *const *needles, size_t n)
-{
-	const char *at = hay;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *p = strstr(at, needles[i]);
-		ck_assert_msg(p != NULL, "\"%s\" missing (or out of order) in:\n%s", needles[i], hay);
-		at = p + strlen(needles[i]);
-	}
+	return t_time_fmt(ms, "%Y-%m-%d %H:%M:%S", bufs[n], sizeof(bufs[n]));
 }
 
 static void free2(char *out, char *err)
@@ -198,14 +157,14 @@ static void free2(char *out, char *err)
 START_TEST(incidents_table_newest_first)
 {
 	char *out, *err, want[256];
-	int st = canary(&out, &err, "incidents", "-c", cfgpath, NULL);
+	int st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, NULL);
 
 	ck_assert_msg(st == 0, "%d: %s", st, err);
 	ck_assert_msg(strncmp(out, "ID  PROBE          STATE     STARTED              DURATION   RUNS  STEP    ERROR\n",
 			      81) == 0, "%s", out);
 	snprintf(want, sizeof(want), "\n2   login          open      %s", utc(t1, 0));
 	const char *order[] = { want, "\n1   vitals-submit  resolved", "\n3   vitals-submit  resolved" };
-	assert_in_order(out, order, 3);
+	t_assert_in_order(out, order, 3);
 	snprintf(want, sizeof(want), "%s  11m 0s       12  submit  step \"submit\": expected status in [200, 201], "
 				     "got 500 | u...\n", utc(t0, 0));
 	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
@@ -222,10 +181,10 @@ START_TEST(incidents_json_keys_and_filters)
 					    "detected_ms", "resolved_ms", "duration_s", "failed_runs", "failed_step",
 					    "error_class", "error", "last_error_class", "last_error", "slow" };
 	char *out, *err;
-	int st = canary(&out, &err, "incidents", "-c", cfgpath, "--json", NULL);
+	int st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, "--json", NULL);
 
 	ck_assert_msg(st == 0, "%s", err);
-	json_t *arr = parse(out);
+	json_t *arr = t_json(out);
 	ck_assert_int_eq(json_array_size(arr), 3);
 	json_t *open = json_array_get(arr, 0), *one = json_array_get(arr, 1);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -253,20 +212,20 @@ START_TEST(incidents_json_keys_and_filters)
 	const size_t counts[] = { 1, 2, 1, 1 };
 	const int first[] = { 2, 1, 2, 2 };
 	for (size_t i = 0; i < 4; i++) {
-		st = filters[i][1] ? canary(&out, &err, "incidents", "-c", cfgpath, "--json", filters[i][0], filters[i][1], NULL)
-				   : canary(&out, &err, "incidents", "-c", cfgpath, "--json", filters[i][0], NULL);
+		/* A filter without a value ends the arguments there. */
+		st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, "--json", filters[i][0], filters[i][1], NULL);
 		ck_assert_msg(st == 0, "%s: %s", filters[i][0], err);
-		arr = parse(out);
+		arr = t_json(out);
 		ck_assert_msg(json_array_size(arr) == counts[i], "%s: %s", filters[i][0], out);
 		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr, 0), "id")), first[i]);
 		json_decref(arr);
 		free2(out, err);
 	}
-	st = canary(&out, &err, "incidents", "-c", cfgpath, "--probe", "nobody", NULL);
+	st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, "--probe", "nobody", NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_str_eq(out, "no incidents\n");
 	free2(out, err);
-	st = canary(&out, &err, "incidents", "-c", cfgpath, "--limit", "0", NULL);
+	st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, "--limit", "0", NULL);
 	ck_assert_int_eq(st, 2);
 	ck_assert_ptr_nonnull(strstr(err, "usage: canary incidents"));
 	free2(out, err);
@@ -278,7 +237,7 @@ END_TEST
 START_TEST(show_text_timeline_in_time_order)
 {
 	char *out, *err, rows[7][256];
-	int st = canary(&out, &err, "incident", "show", "-c", cfgpath, "1", NULL);
+	int st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "1", NULL);
 
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_ptr_nonnull(strstr(out, "incident 1: vitals-submit (resolved)\n"));
@@ -298,11 +257,11 @@ START_TEST(show_text_timeline_in_time_order)
 	snprintf(rows[6], 256, "%s  alert `resolved` delivered to slack (HTTP 200)\n", utc(t0 + 661000, 0));
 	const char *order[] = { "\ntimeline (UTC):\n", rows[0], rows[1], rows[2], rows[3], rows[4], rows[5], rows[6],
 				"alert `resolved` skipped for statuspage: no status-page incident to resolve\n" };
-	assert_in_order(out, order, 9);
+	t_assert_in_order(out, order, 9);
 	free2(out, err);
 
 	/* The open one: no alert delivered yet, a pending and a suppressed one. */
-	st = canary(&out, &err, "incident", "show", "2", "-c", cfgpath, NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "2", "-c", cfgpath, NULL);
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_ptr_nonnull(strstr(out, "incident 2: login (open)\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nresolved:                 not yet (open)\n"));
@@ -338,7 +297,7 @@ static void assert_table_rows(const char *md)
 START_TEST(show_markdown_escapes_cells)
 {
 	char *out, *err, want[256];
-	int st = canary(&out, &err, "incident", "show", "-c", cfgpath, "1", "--markdown", NULL);
+	int st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "1", "--markdown", NULL);
 
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_msg(strncmp(out, "## Incident 1: vitals-submit (resolved)\n\n| Field | Value |\n| --- | --- |\n", 72) == 0,
@@ -348,7 +307,7 @@ START_TEST(show_markdown_escapes_cells)
 				"upstream locked` |\n",
 				"| Lead time to first alert | 1m 2s |\n", "| Failed runs | 12 |\n",
 				"\n### Timeline (UTC)\n\n| Time | Event |\n| --- | --- |\n" };
-	assert_in_order(out, order, 6);
+	t_assert_in_order(out, order, 6);
 	snprintf(want, sizeof(want), "| %s | alert `opened` to statuspage not delivered: `HTTP 401: bad API key` |\n",
 		 utc(t0 + 300000, 0));
 	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
@@ -360,10 +319,10 @@ END_TEST
 START_TEST(show_json_figures_and_timeline)
 {
 	char *out, *err;
-	int st = canary(&out, &err, "incident", "show", "-c", cfgpath, "1", "--json", NULL);
+	int st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "1", "--json", NULL);
 
 	ck_assert_msg(st == 0, "%s", err);
-	json_t *o = parse(out), *fig = json_object_get(o, "figures"), *tl = json_object_get(o, "timeline");
+	json_t *o = t_json(out), *fig = json_object_get(o, "figures"), *tl = json_object_get(o, "timeline");
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "incident"), "id")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(fig, "duration_s")), 660);
 	ck_assert_int_eq(json_integer_value(json_object_get(fig, "detect_s")), 60);
@@ -392,9 +351,9 @@ START_TEST(show_json_figures_and_timeline)
 	json_decref(o);
 	free2(out, err);
 
-	st = canary(&out, &err, "incident", "show", "-c", cfgpath, "2", "--json", NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "2", "--json", NULL);
 	ck_assert_msg(st == 0, "%s", err);
-	o = parse(out);
+	o = t_json(out);
 	ck_assert(json_is_null(json_object_get(json_object_get(o, "figures"), "lead_s")));
 	json_decref(o);
 	free2(out, err);
@@ -404,22 +363,22 @@ END_TEST
 START_TEST(show_unknown_id_and_usage_errors)
 {
 	char *out, *err;
-	int st = canary(&out, &err, "incident", "show", "-c", cfgpath, "42", NULL);
+	int st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "42", NULL);
 
 	ck_assert_int_eq(st, 1);
 	ck_assert_ptr_nonnull(strstr(err, "no incident 42"));
 	free2(out, err);
-	st = canary(&out, &err, "incident", "show", "-c", cfgpath, "four", NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "four", NULL);
 	ck_assert_int_eq(st, 2);
 	ck_assert_ptr_nonnull(strstr(err, "usage: canary incident show"));
 	free2(out, err);
-	st = canary(&out, &err, "incident", "show", "-c", cfgpath, "1", "--json", "--markdown", NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "1", "--json", "--markdown", NULL);
 	ck_assert_int_eq(st, 2);
 	free2(out, err);
-	st = canary(&out, &err, "incident", "list", NULL);
+	st = t_canary_run(&out, &err, "incident", "list", NULL);
 	ck_assert_int_eq(st, 2);
 	free2(out, err);
-	st = canary(&out, &err, "incident", "show", "--help", NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "--help", NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_ptr_nonnull(strstr(out, "--markdown"));
 	free2(out, err);
@@ -431,28 +390,28 @@ END_TEST
 START_TEST(missing_database_lists_nothing)
 {
 	char *out, *err;
-	int st = canary(&out, &err, "incidents", "-c", cfgpath, NULL);
+	int st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, NULL);
 
 	ck_assert_int_eq(st, 0);
 	ck_assert_str_eq(out, "");
 	ck_assert_ptr_nonnull(strstr(err, "no database at "));
 	ck_assert_ptr_nonnull(strstr(err, "/state/canary.db yet (has the daemon run?)"));
 	free2(out, err);
-	st = canary(&out, &err, "incidents", "-c", cfgpath, "--json", NULL);
+	st = t_canary_run(&out, &err, "incidents", "-c", cfgpath, "--json", NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_str_eq(out, "[]\n");
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "list", "-c", cfgpath, "--json", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "list", "-c", cfgpath, "--json", NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_str_eq(out, "[]\n");
 	free2(out, err);
 	/* Showing one incident is asking for something that is not there. */
-	st = canary(&out, &err, "incident", "show", "-c", cfgpath, "1", NULL);
+	st = t_canary_run(&out, &err, "incident", "show", "-c", cfgpath, "1", NULL);
 	ck_assert_int_eq(st, 1);
 	ck_assert_ptr_nonnull(strstr(err, "no database at "));
 	free2(out, err);
 	/* A config that does not load is an error. */
-	st = canary(&out, &err, "incidents", "-c", "/nonexistent/canary.json", NULL);
+	st = t_canary_run(&out, &err, "incidents", "-c", "/nonexistent/canary.json", NULL);
 	ck_assert_int_eq(st, 1);
 	free2(out, err);
 }
@@ -463,7 +422,7 @@ END_TEST
 START_TEST(maintenance_add_list_end)
 {
 	char *out, *err;
-	int st = canary(&out, &err, "maintenance", "add", "-c", cfgpath, "--probe", "vitals-submit", "--for", "2h",
+	int st = t_canary_run(&out, &err, "maintenance", "add", "-c", cfgpath, "--probe", "vitals-submit", "--for", "2h",
 			"--reason", "deploy 1.4.2", NULL);
 
 	ck_assert_msg(st == 0, "%s", err);
@@ -471,26 +430,26 @@ START_TEST(maintenance_add_list_end)
 	ck_assert_ptr_nonnull(strstr(out, " UTC (deploy 1.4.2)\n"));
 	ck_assert_str_eq(err, "");
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "add", "-c", cfgpath, "--tag", "vitals", "--for", "30m", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "add", "-c", cfgpath, "--tag", "vitals", "--for", "30m", NULL);
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_msg(strncmp(out, "maintenance 2: tag vitals until ", 32) == 0, "%s", out);
 	free2(out, err);
 	/* A tag no probe has: warned, added all the same. */
-	st = canary(&out, &err, "maintenance", "add", "-c", cfgpath, "--tag", "nosuch", "--for", "1d", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "add", "-c", cfgpath, "--tag", "nosuch", "--for", "1d", NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_ptr_nonnull(strstr(err, "warning: no probe in "));
 	ck_assert_ptr_nonnull(strstr(out, "maintenance 3: tag nosuch"));
 	free2(out, err);
 	/* One to come. */
-	st = canary(&out, &err, "maintenance", "add", "-c", cfgpath, "--probe", "login", "--for", "1h", "--start",
+	st = t_canary_run(&out, &err, "maintenance", "add", "-c", cfgpath, "--probe", "login", "--for", "1h", "--start",
 		    "2999-01-01T10:00:00+01:00", NULL);
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_str_eq(out, "maintenance 4: probe login from 2999-01-01 09:00:00 until 2999-01-01 10:00:00 UTC\n");
 	free2(out, err);
 
-	st = canary(&out, &err, "maintenance", "list", "-c", cfgpath, "--json", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "list", "-c", cfgpath, "--json", NULL);
 	ck_assert_msg(st == 0, "%s", err);
-	json_t *arr = parse(out), *w1 = json_array_get(arr, 0);
+	json_t *arr = t_json(out), *w1 = json_array_get(arr, 0);
 	ck_assert_int_eq(json_array_size(arr), 4);
 	static const char *const keys[] = { "id", "probe", "tag", "start", "end", "start_ms", "end_ms", "reason", "state" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -508,24 +467,24 @@ START_TEST(maintenance_add_list_end)
 	json_decref(arr);
 	free2(out, err);
 
-	st = canary(&out, &err, "maintenance", "end", "-c", cfgpath, "1", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "end", "-c", cfgpath, "1", NULL);
 	ck_assert_msg(st == 0, "%s", err);
 	ck_assert_str_eq(out, "maintenance 1 ended\n");
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "list", "-c", cfgpath, NULL);
+	st = t_canary_run(&out, &err, "maintenance", "list", "-c", cfgpath, NULL);
 	ck_assert_int_eq(st, 0);
 	ck_assert_msg(strncmp(out, "ID    MATCH", 11) == 0, "%s", out);
 	ck_assert_ptr_null(strstr(out, "\n1 "));
 	ck_assert_ptr_nonnull(strstr(out, "\n2     tag vitals "));
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "list", "-c", cfgpath, "--all", "--json", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "list", "-c", cfgpath, "--all", "--json", NULL);
 	ck_assert_int_eq(st, 0);
-	arr = parse(out);
+	arr = t_json(out);
 	ck_assert_int_eq(json_array_size(arr), 4);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "state")), "ended");
 	json_decref(arr);
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "end", "-c", cfgpath, "99", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "end", "-c", cfgpath, "99", NULL);
 	ck_assert_int_eq(st, 1);
 	ck_assert_ptr_nonnull(strstr(err, "no maintenance window 99"));
 	free2(out, err);
@@ -556,10 +515,10 @@ START_TEST(maintenance_usage_errors)
 		ck_assert_msg(strstr(err, "usage: canary maintenance add") != NULL, "case %zu: %s", i, err);
 		free2(out, err);
 	}
-	int st = canary(&out, &err, "maintenance", "end", "-c", cfgpath, NULL);
+	int st = t_canary_run(&out, &err, "maintenance", "end", "-c", cfgpath, NULL);
 	ck_assert_int_eq(st, 2);
 	free2(out, err);
-	st = canary(&out, &err, "maintenance", "pause", NULL);
+	st = t_canary_run(&out, &err, "maintenance", "pause", NULL);
 	ck_assert_int_eq(st, 2);
 	free2(out, err);
 }
@@ -570,13 +529,13 @@ END_TEST
 START_TEST(alert_test_unknown_channel)
 {
 	char *out, *err;
-	int st = canary(&out, &err, "alert", "test", "-c", cfgpath, "nosuch", NULL);
+	int st = t_canary_run(&out, &err, "alert", "test", "-c", cfgpath, "nosuch", NULL);
 
 	ck_assert_msg(st == 2, "%d: %s", st, err);
 	ck_assert_msg(strstr(err, "no channel \"nosuch\" in ") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "canary.json (channels: ops-hook)") != NULL, "%s", err);
 	free2(out, err);
-	st = canary(&out, &err, "alert", "test", "-c", cfgpath, NULL);
+	st = t_canary_run(&out, &err, "alert", "test", "-c", cfgpath, NULL);
 	ck_assert_int_eq(st, 2);
 	ck_assert_ptr_nonnull(strstr(err, "usage: canary alert test"));
 	free2(out, err);

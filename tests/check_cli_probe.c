@@ -25,6 +25,7 @@ static int port;
 static char *dir;
 static char cfgpath[4096], probes[4096], sock[4096], dbpath[4096];
 static pid_t daemon_pid, fake_pid;
+static int fake_delay_ms; /* how long the stand-in daemon takes over each answer, as a run would */
 static int daemon_err = -1;
 static char *out, *err; /* what the last RUN printed; the next RUN and teardown free them */
 
@@ -59,6 +60,7 @@ static void setup(void)
 	setenv("CANARY_TEST_TOKEN", TOKEN, 1);
 	daemon_pid = fake_pid = 0;
 	daemon_err = -1;
+	fake_delay_ms = 0;
 }
 
 static void teardown(void)
@@ -401,6 +403,30 @@ START_TEST(add_killed_while_reading_leaves_nothing)
 }
 END_TEST
 
+/* A value a JSON file cannot hold is refused, never dropped or changed on the way to the file. */
+START_TEST(add_refuses_values_that_are_not_utf8)
+{
+	static const char *const cases[][2] = {
+		{ "--tag", "caf\xe9" },
+		{ "--header", "X-Where: caf\xe9" },
+		{ "--description", "caf\xe9" },
+		{ "--url", "http://127.0.0.1:9/caf\xe9" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = RUN("probe", "add", "-c", cfgpath, "web", "--url", "http://127.0.0.1:9/", cases[i][0],
+			     cases[i][1]);
+		ck_assert_msg(st == 1, "%s: status %d\n%s%s", cases[i][0], st, out, err);
+		char want[128];
+		snprintf(want, sizeof(want), "canary: probe add: the value of %s is not UTF-8 text\n", cases[i][0]);
+		ck_assert_str_eq(err, want);
+	}
+	char *l = listing();
+	ck_assert_str_eq(l, "health.json");
+	free(l);
+}
+END_TEST
+
 START_TEST(add_usage_errors_exit_2)
 {
 	ck_assert_int_eq(RUN("probe", "add", "-c", cfgpath, "web"), 2);
@@ -542,8 +568,8 @@ END_TEST
 
 /*
  * Stands in for the daemon at sock: answers each connection's first request
- * line with the answer for its cmd, one connection at a time, until killed.
- * The socket listens before this returns.
+ * line with the answer for its cmd (after fake_delay_ms), one connection at
+ * a time, until killed. The socket listens before this returns.
  */
 static pid_t fake_daemon(const char *reload, const char *run_now, const char *status)
 {
@@ -568,6 +594,8 @@ static pid_t fake_daemon(const char *reload, const char *run_now, const char *st
 			       (n = read(c, buf + len, sizeof(buf) - 1 - len)) > 0)
 				buf[len += (size_t)n] = '\0';
 			const char *ans = strstr(buf, "\"reload\"") ? reload : strstr(buf, "\"run-now\"") ? run_now : status;
+			if (fake_delay_ms > 0)
+				poll(NULL, 0, fake_delay_ms);
 			if (c >= 0)
 				dprintf(c, "%s\n", ans);
 			close(c);
@@ -616,6 +644,32 @@ START_TEST(run_now_prints_a_joined_result_as_check_does)
 			      "      FAIL status == 200: got 503\n"
 			      "FAIL health (assertion): step \"health\": expected status == 200, got 503\n");
 	ASSERT_HAS(err, "health was running already: this is that run's result");
+}
+END_TEST
+
+/*
+ * A probe's "timeout" has no upper bound; run-now waits that long plus a
+ * grace, which past INT_MAX ms used to wrap negative and give up at once.
+ */
+START_TEST(run_now_waits_for_a_probe_with_a_long_timeout)
+{
+	t_writef(dir, "probes.d/slow.json",
+		 "{ \"url\": \"http://127.0.0.1:9/\", \"every\": \"30d\", \"timeout\": \"30d\" }\n");
+	/* The run takes a moment, as real ones do: the answer is not there when the client first looks. */
+	fake_delay_ms = 300;
+	fake_pid = fake_daemon("{}",
+			       "{\"ok\": true, \"result\": {\"probe\": \"slow\", \"ok\": true, \"started_ms\": 1, "
+			       "\"duration_ms\": 2.5, \"steps\": [{\"name\": \"slow\", \"status\": 200, \"dns_ms\": 0, "
+			       "\"connect_ms\": 0.5, \"tls_ms\": 0, \"ttfb_ms\": 2, \"total_ms\": 2.5, \"bytes\": 2, "
+			       "\"checks\": [], \"extracted\": {}}]}}",
+			       "{}");
+	int st = RUN("run-now", "-c", cfgpath, "slow");
+	ck_assert_msg(st == 0, "status %d\n%s%s", st, out, err);
+	/* The daemon's runs are untraced: a step without method and URL says neither. */
+	ck_assert_str_eq(out, "slow (1 step)\n"
+			      "[1/1] slow\n"
+			      "      200 in 2.5 ms (dns 0.0, connect 0.5, tls -, ttfb 2.0 ms), 2 bytes\n"
+			      "OK slow: 1 step passed in 2.5 ms\n");
 }
 END_TEST
 
@@ -758,6 +812,7 @@ Suite *cli_probe_suite(void)
 	tcase_add_test(tc, add_refuses_a_name_that_does_not_match_or_is_not_a_name);
 	tcase_add_test(tc, add_refuses_a_taken_name_unless_replace);
 	tcase_add_test(tc, add_killed_while_reading_leaves_nothing);
+	tcase_add_test(tc, add_refuses_values_that_are_not_utf8);
 	tcase_add_test(tc, add_usage_errors_exit_2);
 
 	tc = tcase(s, "manage");
@@ -773,6 +828,7 @@ Suite *cli_probe_suite(void)
 	tcase_add_test(tc, reload_not_permitted_says_how_to_apply);
 	tcase_add_test(tc, run_now_prints_a_joined_result_as_check_does);
 	tcase_add_test(tc, show_says_what_the_daemon_knows);
+	tcase_add_test(tc, run_now_waits_for_a_probe_with_a_long_timeout);
 
 	tc = tcase(s, "daemon");
 	tcase_add_test(tc, add_with_a_daemon_is_picked_up_and_runs);

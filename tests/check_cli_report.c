@@ -1,5 +1,6 @@
 /* check_cli_report.c - status, report and annotate on the real binary, checked independently. */
 #include "tests/tests.h"
+#include "cli/cli_int.h"
 #include "storage/storage.h"
 
 #include <jansson.h>
@@ -853,6 +854,68 @@ START_TEST(annotate_refuses_and_creates)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ rounding, times given and shown */
+
+/*
+ * One failure in 20,000 runs over the last day is 99.995 %: "%.2f" alone
+ * rounds that to 100.00 %, which must never be shown while a run failed.
+ */
+START_TEST(uptime_never_shows_100_with_a_failure)
+{
+	char *out, *err;
+	sqlite3 *db = db_create();
+
+	db_execf(db, "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 19999)"
+		     " INSERT INTO runs (probe_id, started_ms, duration_us, lag_us, result, class, error)"
+		     " SELECT (SELECT id FROM probes WHERE name = 'idle'), %lld - 1000 - i * 4000, 1000, 0,"
+		     " i = 7, CASE WHEN i = 7 THEN 'status' END, CASE WHEN i = 7 THEN 'got 503' END FROM k",
+		 (long long)now0);
+	db_done(db);
+	int st = t_canary_run(&out, &err, "status", "-c", cfgpath, NULL);
+	ck_assert_msg(st == 0, "%s", err);
+	const char *row = strstr(out, "\nidle ");
+	ck_assert_msg(row && strstr(row, "  99.99%     99.99%  -\n"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "100.00%"));
+	free2(out, err);
+	st = t_canary_run(&out, &err, "report", "-c", cfgpath, "--probe", "idle", "--since", "2d", NULL);
+	ck_assert_msg(st == 0, "%s", err);
+	ck_assert_msg(strstr(out, "\nidle  uptime 99.99% (19999/20000 runs)") != NULL, "%s", out);
+	free2(out, err);
+}
+END_TEST
+
+/* A time given with a fraction keeps its milliseconds (--at, as --since and maintenance --start). */
+START_TEST(times_given_keep_their_milliseconds)
+{
+	char *out, *err;
+	int st = t_canary_run(&out, &err, "annotate", "-c", cfgpath, "deploy", "--at", "2026-03-01T09:30:00.25+01:00",
+			      NULL);
+
+	ck_assert_msg(st == 0, "%s", err);
+	free2(out, err);
+	ck_assert_int_eq(t_db_file_int(dbpath, "SELECT at_ms FROM annotations"), 1772353800250LL);
+	/* A point with no digits after it is not a time. */
+	st = t_canary_run(&out, &err, "annotate", "-c", cfgpath, "deploy", "--at", "2026-03-01T09:30:00.Z", NULL);
+	ck_assert_int_eq(st, 2);
+	free2(out, err);
+}
+END_TEST
+
+/* What gmtime cannot break down, or a buffer cannot hold, is "?", never the bytes of an unset struct tm. */
+START_TEST(time_formatting_never_prints_garbage)
+{
+	char buf[64];
+
+	ck_assert_str_eq(cli_time_rfc3339(1772353800250LL, buf, sizeof(buf)), "2026-03-01T08:30:00Z");
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_str_eq(cli_time_rfc3339(1772353800250LL, buf, 12), "?");
+	ck_assert_str_eq(cli_time_utc(1772353800250LL, buf, sizeof(buf)), "2026-03-01 08:30:00");
+	json_t *j = cli_json_time(1772353800250LL);
+	ck_assert_str_eq(json_string_value(j), "2026-03-01T08:30:00Z");
+	json_decref(j);
+}
+END_TEST
+
 Suite *cli_report_suite(void)
 {
 	Suite *s = suite_create("cli_report");
@@ -878,6 +941,9 @@ Suite *cli_report_suite(void)
 	tcase_add_test(tc, annotations_in_the_incident_timeline);
 	tcase_add_test(tc, annotation_now_in_an_open_incident);
 	tcase_add_test(tc, annotate_refuses_and_creates);
+	tcase_add_test(tc, uptime_never_shows_100_with_a_failure);
+	tcase_add_test(tc, times_given_keep_their_milliseconds);
+	tcase_add_test(tc, time_formatting_never_prints_garbage);
 	suite_add_tcase(s, tc);
 	return s;
 }
