@@ -27,9 +27,13 @@ BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 INSTALL        ?= install
 
 # Every dependency is a Debian package; `make deps` installs what is missing.
-# groff-base and systemd are for tests/install.sh (the man page, systemd-analyze).
-DEB_PKGS := libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev check pkg-config \
-            groff-base systemd
+DEB_PKGS := libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev check pkg-config
+# tests/install.sh needs more, so `make test` and `make install-test` install
+# these too: groff-base and man-db check the man page (`systemd-analyze verify`
+# also runs `man canary` for Documentation=), systemd has systemd-analyze,
+# -sysusers and -tmpfiles, and procps has /bin/kill, the unit's ExecReload=,
+# which `systemd-analyze verify` wants to exist.
+TEST_DEB_PKGS := groff-base man-db systemd procps
 PC_LIBS  := libuv libcurl jansson sqlite3
 
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
@@ -75,7 +79,7 @@ $(BUILD)/check_canary: $(TEST_OBJ) $(BUILD)/libcanary.a
 
 # Installs what is missing: with apt-get when root, otherwise prints the line to run.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEB_PKGS) $(DEPS_MORE); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -99,6 +103,7 @@ demo: deps
 	status=$$?; kill $$api 2>/dev/null; exit $$status
 
 # CK_DEFAULT_TIMEOUT is raised for sanitizer builds, which run several times slower.
+test: DEPS_MORE = $(TEST_DEB_PKGS)
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_canary
 	CANARY_BIN=$(BUILD)/canary FAKEAPI_BIN=$(BUILD)/fakeapi $(BUILD)/check_canary
@@ -106,7 +111,8 @@ test: deps
 
 # `make install` into a temp DESTDIR, checked: files and modes, config kept,
 # systemd-analyze verify and security, the man page, bash completion.
-install-test: $(BUILD)/canary
+install-test: DEPS_MORE = $(TEST_DEB_PKGS)
+install-test: deps $(BUILD)/canary
 	BUILD=$(BUILD) bash tests/install.sh
 
 asan: deps
@@ -118,8 +124,10 @@ asan: deps
 	  build/asan/check_canary
 
 # The unit names /usr/bin/canary and /etc/canary/canary.json; the installed
-# copy names BINDIR and SYSCONFDIR. The config is never overwritten: the
-# example probes come only with a canary.json that was not there.
+# copy names BINDIR and SYSCONFDIR (the commands' own default stays
+# /etc/canary/canary.json: with another SYSCONFDIR, set CANARY_CONFIG). The
+# config is never overwritten, nor its directory's mode changed: the example
+# probes come only with a canary.json that was not there.
 install: $(BUILD)/canary
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR)
@@ -133,7 +141,7 @@ install: $(BUILD)/canary
 	$(INSTALL) -m 0644 systemd/canary.tmpfiles $(DESTDIR)$(TMPFILESDIR)/canary.conf
 	$(INSTALL) -m 0644 cli/canary.1 $(DESTDIR)$(MANDIR)/man1/canary.1
 	$(INSTALL) -m 0644 cli/canary.bash $(DESTDIR)$(BASHCOMPDIR)/canary
-	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/canary
+	[ -d $(DESTDIR)$(SYSCONFDIR)/canary ] || $(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/canary
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/canary/canary.json ]; then \
 	  echo "kept $(DESTDIR)$(SYSCONFDIR)/canary/canary.json and its probes (not overwritten)"; \
 	else \

@@ -16,6 +16,16 @@ _canary_takes_value()
 	return 1
 }
 
+# Adds what `compgen ARGS...` offers to COMPREPLY, one per line: a file name
+# may hold spaces or glob characters, which $(...) in an array would split or expand.
+_canary_add()
+{
+	local w
+	while IFS= read -r w; do
+		COMPREPLY+=("$w")
+	done < <(compgen "$@")
+}
+
 # Prints the probe names of config $1, one per line.
 _canary_probe_names()
 {
@@ -68,11 +78,11 @@ _canary()
 	case $prev in
 	-c|--config)
 		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+		_canary_add -f -- "$cur"
 		return 0 ;;
 	--from)
 		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -f -- "$cur"))
+		_canary_add -f -- "$cur"
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return 0 ;;
 	--log-level)
@@ -152,7 +162,8 @@ _canary()
 		# Without -c, `canary check PROBE.json` takes a file too.
 		if [[ $cmd == check ]] && ((!given)); then
 			compopt -o filenames 2>/dev/null
-			COMPREPLY+=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+			_canary_add -f -X '!*.json' -- "$cur"
+			_canary_add -d -- "$cur"
 		fi
 	fi
 	return 0

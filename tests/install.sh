@@ -6,11 +6,13 @@
 # failure is printed, and the exit status is 1 if any.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-# The make that ran us must not pass its flags or variables (-n, PREFIX=...) on.
-unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
+# The make that ran us must not pass its flags or variables (-n, PREFIX=...) on,
+# and neither may the environment (make exports command-line variables to it).
+unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL DESTDIR PREFIX SYSCONFDIR BINDIR MANDIR \
+	SYSTEMDUNITDIR SYSUSERSDIR TMPFILESDIR BASHCOMPDIR INSTALL
 
 BUILD=${BUILD:-build}
-MAKE=make
+MAKE="make"
 MAX_EXPOSURE=1.5
 failures=0
 checks=0
@@ -24,7 +26,7 @@ fail() { echo "install.sh: FAIL: $*" >&2; failures=$((failures + 1)); }
 ok() { checks=$((checks + 1)); }
 need() {
 	command -v "$1" >/dev/null 2>&1 && return 0
-	fail "$1 not found (Debian package $2; \`make deps\` installs it)"
+	fail "$1 not found (Debian package $2; \`make install-test\` installs it)"
 	return 1
 }
 
@@ -62,14 +64,19 @@ if grep -qx 'ExecStart=/usr/bin/canary run -c /etc/canary/canary.json' "$unit"; 
 	fail "ExecStart of the PREFIX=/usr unit: $(grep '^ExecStart=' "$unit")"
 fi
 
-# ---- a second install keeps the config: a changed canary.json, a removed and an added probe
+# ---- a second install keeps the config: a changed canary.json, a removed and an added probe,
+# and the directory's mode (an admin may close it to keep ${file:...} secrets there)
 cfg=$root/etc/canary/canary.json
 sed -i 's/"every": "30s"/"every": "45s"/' "$cfg"
+if cmp -s "$cfg" examples/etc/canary.json; then fail "the test's change to canary.json changed nothing"; else ok; fi
 cp "$cfg" "$tmp/canary.json.mine"
 rm -f "$root/etc/canary/probes.d/example.json"
 printf '{ "url": "http://127.0.0.1:9/", "paused": true }\n' >"$root/etc/canary/probes.d/mine.json"
+chmod 0750 "$root/etc/canary"
 if run_make install DESTDIR="$root" PREFIX=/usr; then
 	if cmp -s "$cfg" "$tmp/canary.json.mine"; then ok; else fail "a second install overwrote canary.json"; fi
+	mode=$(stat -c %a "$root/etc/canary")
+	if [[ $mode == 750 ]]; then ok; else fail "a second install changed /etc/canary's mode to $mode"; fi
 	if [[ -e $root/etc/canary/probes.d/example.json ]]; then fail "a second install put back a removed probe"; else ok; fi
 	if grep -q 127.0.0.1:9 "$root/etc/canary/probes.d/mine.json"; then ok; else fail "a second install changed a probe"; fi
 fi
@@ -177,6 +184,18 @@ if run_make install DESTDIR="$local_root" PREFIX=/usr/local; then
 		fail "ExecStart of the PREFIX=/usr/local unit: $(grep '^ExecStart=' "$local_unit" 2>/dev/null)"
 	fi
 	command -v systemd-analyze >/dev/null 2>&1 && verify_unit "$local_unit" "$local_root" /usr/local/bin
+fi
+
+# ---- BINDIR and SYSCONFDIR of their own: the unit names both, the config goes there
+opt_root=$tmp/opt
+if run_make install DESTDIR="$opt_root" PREFIX=/opt/canary SYSCONFDIR=/etc/opt; then
+	opt_unit=$opt_root/opt/canary/lib/systemd/system/canary.service
+	check_file "$opt_root/opt/canary/bin/canary" 755
+	check_file "$opt_root/etc/opt/canary/canary.json" 644
+	if grep -qx 'ExecStart=/opt/canary/bin/canary run -c /etc/opt/canary/canary.json' "$opt_unit"; then ok; else
+		fail "ExecStart of the PREFIX=/opt/canary SYSCONFDIR=/etc/opt unit: $(grep '^ExecStart=' "$opt_unit" 2>/dev/null)"
+	fi
+	if [[ -e $opt_root/etc/canary ]]; then fail "SYSCONFDIR=/etc/opt installed into /etc/canary"; else ok; fi
 fi
 
 # ---- uninstall removes what install put, and keeps the config
