@@ -179,9 +179,12 @@ enum cli_probe_change { CLI_PROBE_ADDED, CLI_PROBE_REPLACED, CLI_PROBE_REMOVED, 
  * picked it up"). Returns the exit status: 0 when it did, when no daemon runs
  * (the change applies at its next start) or when it may not be told
  * (permission: the message says how); 1 when it refused the new config,
- * did not answer, or did not take the change.
+ * did not answer, or did not take the change. refused_file (may be NULL) is
+ * set when the daemon refused the config with a problem in the file named
+ * file (may be NULL), which the caller may then put back as it was.
  */
-int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_change change);
+int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_change change, const char *file,
+		     bool *refused_file);
 
 /*
  * Reads all of the file at path ("-": stdin) into *text (new, NUL-terminated)

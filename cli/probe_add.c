@@ -23,9 +23,11 @@ static const char add_usage[] =
 	"Writes probe NAME to probes_dir/NAME.json and asks the running daemon to reload.\n"
 	"With options it is a single-step probe; --from takes any probe file (- reads\n"
 	"stdin), whose \"name\", if it has one, must be NAME. Before anything is written the\n"
-	"probe is checked as `canary config check` checks it, so every ${env:..},\n"
-	"${file:..} and ${cred:..} must resolve here too; the file keeps the reference,\n"
-	"never the value. The file is pretty-printed and put in place atomically.\n\n"
+	"probe is checked as `canary config check` checks it. Its ${env:..}, ${file:..}\n"
+	"and ${cred:..} references are resolved by the daemon, with its environment and\n"
+	"credentials: one this shell cannot resolve is a warning here, and a probe the\n"
+	"daemon refuses is undone (removed, or put back as it was). The file keeps the\n"
+	"reference, never the value; it is pretty-printed and put in place atomically.\n\n"
 	"  -c, --config FILE       the main config file\n"
 	"      --url URL           what to request (http:// or https://)\n"
 	"      --method M          GET (the default), POST, ...\n"
@@ -413,21 +415,61 @@ static int check_free(const struct cfg *cfg, const char *name, const char *path,
 	return 0;
 }
 
+/*
+ * Resolves the probe's ${...} references as the daemon will. This shell may
+ * lack the daemon's environment and credentials, so a failure is a warning:
+ * the daemon's reload is the judge (and a refusal is undone).
+ */
+static void try_secrets(struct cfg *cfg, const char *path, const char *text)
+{
+	struct cfg_diags diags = { 0 };
+	struct probe_def *def = NULL;
+	unsigned flags = cfg->flags;
+
+	cfg->flags &= ~(unsigned)CFG_SKIP_SECRETS;
+	if (cfg_parse_probe(path, text, strlen(text), cfg, &def, &diags) < 0 && diags.n > 0) {
+		fprintf(stderr, "canary: warning: this shell cannot resolve every secret of the probe; the daemon "
+				"resolves them with its own environment and credentials:\n");
+		cfg_diags_print(&diags, stderr);
+	}
+	cfg->flags = flags;
+	cfg_diags_free(&diags);
+	probe_def_unref(def);
+}
+
+/* Puts path back as it was before a replacement (or removes the new file) after the daemon refused it. */
+static void undo(const char *path, bool existed, const char *before, size_t len)
+{
+	int rc = existed ? (before ? cli_write_atomic(path, before, len, true) : -ENODATA)
+			 : (unlink(path) < 0 ? -errno : 0);
+
+	if (rc == 0)
+		fprintf(stderr, "canary: %s was %s: nothing changed\n", path, existed ? "put back as it was" : "removed");
+	else
+		fprintf(stderr, "canary: %s could not be %s (%s): fix it or `canary probe rm` it\n", path,
+			existed ? "put back as it was" : "removed", strerror(-rc));
+}
+
 int cli_probe_add(int argc, char **argv)
 {
 	struct add_args a = { 0 };
 	const struct probe_def *old = NULL;
 	struct cfg *cfg = NULL;
 	json_t *root = NULL;
-	char *path = NULL, *text = NULL;
+	char *path = NULL, *text = NULL, *before = NULL;
+	size_t before_len = 0;
 	struct stat st;
 	int rc = add_parse(argc, argv, &a);
 
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	/* Secrets are resolved, as `config check` does: a probe that would not load in this shell is refused. */
-	cfg = cli_load_config(cli_config_path(a.config), 0);
+	/*
+	 * The other probes' and the channels' secrets are the daemon's business:
+	 * an operator's shell (without the daemon's credentials) must still be
+	 * able to add a probe. The new probe's own are tried below.
+	 */
+	cfg = cli_load_config(cli_config_path(a.config), CFG_SKIP_SECRETS);
 	if (cfg == NULL) {
 		cli_fail(0, "probe add: nothing was written: the config must load first (`canary config check -c %s`)",
 			 cli_config_path(a.config));
@@ -456,18 +498,24 @@ int cli_probe_add(int argc, char **argv)
 			    "have been)", a.name);
 		goto out;
 	}
-	bool existed = stat(path, &st) == 0;
+	try_secrets(cfg, path, text);
+	bool existed = stat(path, &st) == 0, refused = false;
+	if (existed && cli_read_input(path, &before, &before_len) < 0)
+		before = NULL; /* then a refused replacement cannot be undone: said below */
 	if ((rc = cli_write_atomic(path, text, strlen(text), a.replace)) == -EEXIST)
 		rc = cli_fail(1, "probe add: %s already exists; --replace overwrites it", path);
 	else if (rc < 0)
 		rc = cli_fail(1, "probe add: cannot write %s: %s", path, strerror(-rc));
 	else
-		rc = cli_probe_reload(cfg, a.name, existed ? CLI_PROBE_REPLACED : CLI_PROBE_ADDED);
+		rc = cli_probe_reload(cfg, a.name, existed ? CLI_PROBE_REPLACED : CLI_PROBE_ADDED, path, &refused);
+	if (refused)
+		undo(path, existed, before, before_len);
 	/* A replacement is what was given: a pause the old file held is not carried over unasked. */
 	if (rc == 0 && old && old->paused && !json_is_true(json_object_get(root, "paused")))
 		fprintf(stderr, "canary: note: %s was paused and its new definition is not: `canary probe pause %s` "
 				"pauses it again\n", a.name, a.name);
 out:
+	free(before);
 	free(text);
 	free(path);
 	json_decref(root);

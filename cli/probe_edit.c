@@ -223,11 +223,28 @@ static int report_reloaded(const json_t *a, const char *name, enum cli_probe_cha
 			   "see `canary probe show %s`", name, verb, verb, name);
 }
 
-int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_change change)
+/* Whether one of the daemon's diagnostics is about file ("FILE:LINE:COL: ..." or "FILE: ..."). */
+static bool names_file(const json_t *diagnostics, const char *file)
+{
+	size_t i, n = file ? strlen(file) : 0;
+	json_t *v;
+
+	json_array_foreach(diagnostics, i, v)
+		if (n > 0 && json_is_string(v) && strncmp(json_string_value(v), file, n) == 0 &&
+		    json_string_value(v)[n] == ':')
+			return true;
+	return false;
+}
+
+int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_change change, const char *file,
+		     bool *refused_file)
 {
 	const char *verb = change_verbs[change], *sock = cfg->control_socket;
 	json_t *req = json_pack("{s:s}", "cmd", "reload"), *a = NULL;
 	int rc = req ? cli_control_call(sock, req, RELOAD_TIMEOUT_MS, &a) : -ENOMEM, status = 1;
+
+	if (refused_file)
+		*refused_file = false;
 
 	if (rc == 0 && json_is_true(json_object_get(a, "ok"))) {
 		status = report_reloaded(a, name, change);
@@ -239,6 +256,8 @@ int cli_probe_reload(const struct cfg *cfg, const char *name, enum cli_probe_cha
 		json_array_foreach(json_object_get(a, "diagnostics"), i, v)
 			if (json_is_string(v))
 				fprintf(stderr, "  %s\n", json_string_value(v));
+		if (refused_file)
+			*refused_file = names_file(json_object_get(a, "diagnostics"), file);
 		fprintf(stderr, "canary: the daemon still runs the config it had; `canary config check -c %s` "
 				"shows what is wrong\n", cfg->path);
 	} else if (rc == -ENOENT || rc == -ECONNREFUSED) {
@@ -291,7 +310,7 @@ int cli_probe_rm(int argc, char **argv)
 		if (dir)
 			sync_dir(dir);
 		free(dir);
-		rc = cli_probe_reload(cfg, name, CLI_PROBE_REMOVED);
+		rc = cli_probe_reload(cfg, name, CLI_PROBE_REMOVED, NULL, NULL);
 	}
 	cfg_free(cfg);
 	return rc;
@@ -326,7 +345,7 @@ static int set_paused(int argc, char **argv, bool pause)
 	if (rc == 0 && (rc = cli_write_atomic(def->file, text, strlen(text), true)) < 0)
 		rc = cli_fail(1, "%s: cannot write %s: %s", cmd, def->file, strerror(-rc));
 	if (rc == 0)
-		rc = cli_probe_reload(cfg, name, pause ? CLI_PROBE_PAUSED : CLI_PROBE_RESUMED);
+		rc = cli_probe_reload(cfg, name, pause ? CLI_PROBE_PAUSED : CLI_PROBE_RESUMED, NULL, NULL);
 out:
 	free(text);
 	json_decref(root);
