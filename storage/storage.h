@@ -2,6 +2,7 @@
 #ifndef CANARY_STORAGE_H
 #define CANARY_STORAGE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -386,12 +387,15 @@ struct store_retention {
 	int64_t raw_ms;            /* runs (and their steps) older than this are rolled up, then deleted */
 	int64_t hourly_ms;         /* hourly rollups older than this are deleted */
 	int batch;                 /* rows per transaction; 0: 2000 (at most 100000) */
+	int64_t budget_ms;         /* stop after about this long (the rest is left for the next pass); 0: no limit */
+	const atomic_bool *cancel; /* may be NULL; once true, the pass stops after the transaction in progress */
 };
 
 struct store_retention_stats {
 	int64_t hours_rolled;      /* (probe, hour) groups rolled up */
 	int64_t runs_deleted;
 	int64_t hourly_deleted;
+	bool more;                 /* stopped by budget_ms or cancel with work left: run another pass soon */
 };
 
 /*
@@ -408,7 +412,8 @@ struct store_retention_stats {
  * older than hourly_ms are deleted too. Blocking: call it off the loop (the
  * daemon runs it hourly on a worker thread), never concurrently with
  * store_close. -EINVAL unless raw_ms and hourly_ms are positive; -EROFS on
- * a read-only store. Returns 0 or a negative error (what committed stays,
+ * a read-only store. A pass stopped by budget_ms or cancel returns 0 with
+ * st->more set. Returns 0 or a negative error (what committed stays,
  * and the next pass resumes from it); st (may be NULL) says what was done,
  * failed or not.
  */

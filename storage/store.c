@@ -425,6 +425,7 @@ int store_retention_run(struct store *s, const struct store_retention *r, int64_
 		p.r.batch = STORE__RETENTION_BATCH;
 	if (p.r.batch > STORE__RETENTION_BATCH_MAX)
 		p.r.batch = STORE__RETENTION_BATCH_MAX;
+	uint64_t began = uv_hrtime();
 	for (;;) {
 		uint64_t start = uv_hrtime();
 
@@ -433,6 +434,13 @@ int store_retention_run(struct store *s, const struct store_retention *r, int64_
 		err = NULL;
 		if (rc <= 0)
 			break;
+		/* A stopping daemon must not wait for a large backlog: the marks let the next pass resume. */
+		if ((r->cancel != NULL && atomic_load(r->cancel)) ||
+		    (r->budget_ms > 0 && (uv_hrtime() - began) / 1000000 >= (uint64_t)r->budget_ms)) {
+			p.st.more = true;
+			rc = 0;
+			break;
+		}
 		uv_sleep(retention_pause_ms(uv_hrtime() - start));
 	}
 	if (st != NULL)
