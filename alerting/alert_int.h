@@ -359,6 +359,8 @@ struct alert__chan *alert__find_chan(struct alert_service *a, const char *name);
 
 /* incident.c: takes over an incident read from the store. */
 void alert__probe_restore(struct alert_service *a, struct alert__probe *p, struct store_incident *inc);
+/* incident.c: the link in the service's hash that points at the probe named name; NULL when untracked. */
+struct alert__probe **alert__probe_link(struct alert_service *a, const char *name);
 /* incident.c: adds p to the service's hash (a->buckets must exist). Returns 0 or -EEXIST. */
 int alert__probe_hash_add(struct alert_service *a, struct alert__probe *p);
 /* incident.c: frees p. */

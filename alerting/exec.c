@@ -39,8 +39,10 @@ static int check_command(const json_t *cmd, alert_err_fn err, void *ctx)
 			alert__errf(err, ctx, "command", idx, "every element of \"command\" must be a string");
 			rc = -EINVAL;
 		} else if (i == 0 && s[0] != '/') {
+			/* Not quoted: it may be a ${...} secret, and this reaches logs and the control socket. */
 			alert__errf(err, ctx, "command", idx,
-				    "the program \"%s\" must be an absolute path (no PATH lookup, no shell)", s);
+				    "the program (the first element) must be an absolute path "
+				    "(no PATH lookup, no shell)");
 			rc = -EINVAL;
 		}
 	}

@@ -328,12 +328,19 @@ static size_t bucket_of(const struct alert_service *a, const char *name)
 	return (size_t)(h % a->nbuckets);
 }
 
+struct alert__probe **alert__probe_link(struct alert_service *a, const char *name)
+{
+	for (struct alert__probe **l = &a->buckets[bucket_of(a, name)]; *l != NULL; l = &(*l)->hnext)
+		if (strcmp((*l)->def->name, name) == 0)
+			return l;
+	return NULL;
+}
+
 static struct alert__probe *find_probe(struct alert_service *a, const char *name)
 {
-	for (struct alert__probe *p = a->buckets[bucket_of(a, name)]; p; p = p->hnext)
-		if (strcmp(p->def->name, name) == 0)
-			return p;
-	return NULL;
+	struct alert__probe **l = alert__probe_link(a, name);
+
+	return l ? *l : NULL;
 }
 
 /* Submits b's op, then queues its events' deliveries behind it. */

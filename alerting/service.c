@@ -324,19 +324,6 @@ fail:
 	return rc;
 }
 
-/* The probe named name and the link that points at it in its hash chain; NULL when untracked. */
-static struct alert__probe *probe_slot(struct alert_service *a, const char *name, struct alert__probe ***link)
-{
-	/* Reload is rare and the hash function is incident.c's own: a scan of the buckets will do. */
-	for (size_t i = 0; i < a->nbuckets; i++)
-		for (struct alert__probe **l = &a->buckets[i]; *l != NULL; l = &(*l)->hnext)
-			if (strcmp((*l)->def->name, name) == 0) {
-				*link = l;
-				return *l;
-			}
-	return NULL;
-}
-
 /* A new flap ring of cap slots holding the latest changes of p's, oldest first; NULL out of memory. */
 static int64_t *ring_resize(struct alert__probe *p, size_t cap, size_t *kept)
 {
@@ -355,7 +342,7 @@ static int64_t *ring_resize(struct alert__probe *p, size_t cap, size_t *kept)
 
 int alert_update_probe(struct alert_service *a, struct probe_def *def, const struct alert_policy *pol)
 {
-	struct alert__probe **link, *p = probe_slot(a, def->name, &link);
+	struct alert__probe **link = alert__probe_link(a, def->name), *p = link ? *link : NULL;
 	struct alert_policy copy;
 	int64_t *ring = NULL;
 	size_t kept = 0;
@@ -387,20 +374,27 @@ int alert_update_probe(struct alert_service *a, struct probe_def *def, const str
 /* Keeps inc (taken over) for a probe of that name added later, as if read at start. */
 static void keep_loaded(struct alert_service *a, struct store_incident *inc)
 {
-	struct store_incident *v = realloc(a->loaded, (a->nloaded + 1) * sizeof(*v));
+	struct store_incident *v;
+	size_t i = 0;
 
-	if (v == NULL) {
-		store_incident_clear(inc);
-		return;
+	/* A slot a restored incident left empty first: removing and re-adding probes must not grow this. */
+	while (i < a->nloaded && a->loaded[i].probe != NULL)
+		i++;
+	if (i == a->nloaded) {
+		if ((v = realloc(a->loaded, (a->nloaded + 1) * sizeof(*v))) == NULL) {
+			store_incident_clear(inc);
+			return;
+		}
+		a->loaded = v;
+		a->nloaded++;
 	}
-	a->loaded = v;
-	a->loaded[a->nloaded++] = *inc;
+	a->loaded[i] = *inc;
 	memset(inc, 0, sizeof(*inc));
 }
 
 void alert_remove_probe(struct alert_service *a, const char *name)
 {
-	struct alert__probe **link, *p = probe_slot(a, name, &link);
+	struct alert__probe **link = alert__probe_link(a, name), *p = link ? *link : NULL;
 
 	if (p == NULL)
 		return;

@@ -77,7 +77,7 @@ static void conn_close_now(struct daemon__conn *c)
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
-/* Closes c once the answers queued are written. */
+/* Closes c once the answers queued are written and the one pending (if any) has come. */
 static void conn_close(struct daemon__conn *c)
 {
 	c->closing = true;
@@ -85,7 +85,7 @@ static void conn_close(struct daemon__conn *c)
 		uv_read_stop((uv_stream_t *)&c->pipe);
 		c->reading = false;
 	}
-	if (c->writes == 0)
+	if (c->writes == 0 && !c->busy)
 		conn_close_now(c);
 }
 
@@ -97,11 +97,9 @@ static void on_written(uv_write_t *req, int status)
 	free(w->text);
 	free(w);
 	c->writes--;
-	if (status < 0)
-		conn_close(c); /* the client has gone */
-	else if (c->closing && c->writes == 0)
-		conn_close_now(c);
-	else if (!c->closing && !c->busy)
+	if (status < 0 || c->closing)
+		conn_close(c); /* the client has gone, or c closes once its answers are out */
+	else if (!c->busy)
 		process(c); /* requests held back while the client was not reading */
 }
 
@@ -159,11 +157,14 @@ static void on_pending_answer(struct daemon__pending *p, json_t *answer)
 
 	c->busy = false;
 	send_answer(c, answer);
-	if (c->handle_closed) {
+	if (c->handle_closed)
 		conn_free(c);
-		return;
-	}
-	process(c);
+	else if (c->d->control.closing)
+		conn_close_now(c); /* the daemon exits: the answer went out if the client had room for it */
+	else if (c->closing)
+		conn_close(c);
+	else
+		process(c);
 }
 
 /* ------------------------------------------------------------------ commands */
@@ -325,7 +326,33 @@ static void process(struct daemon__conn *c)
 
 /* ------------------------------------------------------------------ accepting */
 
-/* Root, our own uid, or our group may talk to us. */
+/*
+ * Is gid among the peer's supplementary groups (as they were when it
+ * connected)? SO_PEERGROUPS needs Linux 4.13; where it is missing, false.
+ */
+static bool peer_in_group(int fd, gid_t gid)
+{
+	bool found = false;
+#ifdef SO_PEERGROUPS
+	gid_t few[32], *v = few;
+	socklen_t len = sizeof(few);
+	int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len);
+
+	/* ERANGE sets len to the room the list needs; the list is fixed at connect, so one retry does. */
+	if (rc < 0 && errno == ERANGE && len > sizeof(few) && (v = malloc(len)) != NULL)
+		rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len);
+	for (size_t i = 0; rc == 0 && i < len / sizeof(*v) && !found; i++)
+		found = v[i] == gid;
+	if (v != few)
+		free(v);
+#else
+	(void)fd;
+	(void)gid;
+#endif
+	return found;
+}
+
+/* Root, our own uid, or a member of our group (primary or supplementary) may talk to us. */
 static bool peer_allowed(struct daemon__conn *c)
 {
 	struct ucred cr;
@@ -335,7 +362,7 @@ static bool peer_allowed(struct daemon__conn *c)
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
-	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == getegid();
+	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == getegid() || peer_in_group(fd, getegid());
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -381,7 +408,8 @@ static void on_connection(uv_stream_t *server, int status)
 static bool someone_listens(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a canary that is alive but stuck, its backlog full, answers EAGAIN instead of hanging us. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool yes;
 
 	if (fd < 0)
@@ -481,8 +509,13 @@ void daemon__control_stop(struct daemon *d)
 void daemon__control_close(struct daemon *d)
 {
 	daemon__control_stop(d);
+	d->control.closing = true;
 	for (struct daemon__conn *c = d->control.conns, *next; c != NULL; c = next) {
 		next = c->next;
-		conn_close_now(c);
+		/* One waiting for a reload gets its answer first ("canary is stopping"), then closes. */
+		if (c->busy)
+			conn_close(c);
+		else
+			conn_close_now(c);
 	}
 }

@@ -115,6 +115,12 @@ static void close_all(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
+	/*
+	 * Closing the last watcher gave SIGHUP back its default action, which
+	 * ends the process: a `systemctl reload` while the last results are
+	 * written, or a reload load finishes, must not lose them.
+	 */
+	signal(SIGHUP, SIG_IGN);
 	uv_close((uv_handle_t *)&d->grace, NULL);
 	daemon__control_close(d);
 	daemon__status_close(d);
@@ -146,6 +152,8 @@ static void begin_stop(struct daemon *d, int signum)
 	}
 	d->stopping = true;
 	daemon_notify("STOPPING=1");
+	/* A retention pass must not hold up the exit: it stops after its transaction, the next start resumes it. */
+	atomic_store(&d->retention_cancel, true);
 	/* A canary started now may take the socket while this one finishes its runs. */
 	daemon__control_stop(d);
 	size_t active = probe_engine_active(d->engine);
@@ -291,6 +299,8 @@ int daemon_run(struct cfg *cfg, const struct daemon_opts *opts)
 	d->grace_ms = opts && opts->grace_ms > 0 ? opts->grace_ms : DEFAULT_GRACE_MS;
 	d->started_ms = probe_now_ms();
 	signal(SIGPIPE, SIG_IGN);
+	/* Until its watcher starts (libuv replaces this), a SIGHUP must not end start-up. */
+	signal(SIGHUP, SIG_IGN);
 	if (uv_loop_init(&d->loop) < 0 || uv_mutex_init(&d->alerts_lock) < 0) {
 		free(d);
 		return 1;

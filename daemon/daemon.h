@@ -40,9 +40,15 @@ struct daemon_opts {
  *            (probes sorted by name; "failing" is the number of consecutive failed
  *            runs, 0 when the last one passed)
  *
- * Peers are checked (SO_PEERCRED): root, the daemon's own uid, or a process
- * whose gid is the daemon's gid; any other gets {"ok": false, "error":
- * "permission denied"} and is disconnected.
+ * Peers are checked: root, the daemon's own uid, or a process in the
+ * daemon's group, as its primary gid (SO_PEERCRED) or one of its
+ * supplementary groups (SO_PEERGROUPS, Linux 4.13; on older kernels only the
+ * primary gid counts), all as they were when it connected; any other gets
+ * {"ok": false, "error": "permission denied"} and is disconnected.
+ *
+ * While canary stops, the socket file is removed at once; connections still
+ * open get "canary is stopping" for reload and run-now, and are closed once
+ * the last run has ended (a reload then pending is answered first).
  */
 
 /*

@@ -8,6 +8,7 @@
 #include "storage/storage.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,15 +80,22 @@ int daemon__sched_add(struct daemon__sched *s, struct probe_def *def);
  * Reload: en runs def (a reference is taken) from its next run on; a run in
  * flight ends with the old one. The schedule stays when every is unchanged;
  * otherwise the next start is the previous one plus the new every, not before
- * now. Pausing stops the timer, resuming schedules the probe as a new one.
+ * now. Pausing stops the timer; resuming starts it again on the grid it left
+ * (the first slot not before now), so a brief pause adds no run.
  */
 void daemon__sched_update(struct daemon__sched *s, struct daemon__entry *en, struct probe_def *def);
-/* Reload: stops scheduling en; its run in flight ends and is recorded, then en is freed. */
-void daemon__sched_remove(struct daemon__sched *s, struct daemon__entry *en);
 /*
- * run-now: p is answered {"ok": true, "result": ...} when en's run ends: the
- * run in flight ("joined": true), or one started now, which goes the same way
- * as a scheduled one. Returns 0, or a negative error (p is not kept).
+ * Reload: stops scheduling en; its run in flight ends and is recorded, then en
+ * is freed. Should a probe of that name be added back meanwhile, its runs
+ * wait for that one: they are skipped, or run-now joins it.
+ */
+void daemon__sched_remove(struct daemon__sched *s, struct daemon__entry *en);
+/* Is a run of en's probe in flight (en's, or that of a removed entry of the same name)? */
+bool daemon__sched_running(const struct daemon__sched *s, struct daemon__entry *en);
+/*
+ * run-now: p is answered {"ok": true, "result": ...} when the probe's run
+ * ends: the run in flight ("joined": true), or one started now, which goes
+ * the same way as a scheduled one. Returns 0, or a negative error (p is not kept).
  */
 int daemon__sched_run_now(struct daemon__sched *s, struct daemon__entry *en, struct daemon__pending *p);
 
@@ -98,6 +106,7 @@ struct daemon__conn;
 struct daemon__control {
 	uv_pipe_t server;
 	bool open;                   /* server is initialised and not closed */
+	bool closing;                /* daemon__control_close was called: answers are the last words */
 	struct daemon__conn *conns;  /* every connection not yet freed */
 	size_t nconns;
 };
@@ -140,6 +149,7 @@ struct daemon {
 	uv_timer_t retention_timer;
 	uv_work_t retention_work;
 	bool retention_busy;
+	atomic_bool retention_cancel;    /* set when stopping: the pass in flight ends after its transaction */
 	struct store_retention retention; /* the pass in flight's, copied from cfg on the loop */
 	int retention_rc;
 	struct store_retention_stats retention_stats;
@@ -181,7 +191,7 @@ void daemon__status_close(struct daemon *d);
 
 /* retention.c: a retention pass a minute after start, then hourly, on a worker. Returns 0 or a negative error. */
 int daemon__retention_start(struct daemon *d);
-/* retention.c: closes its timer; a pass in flight ends first (the loop waits for it). */
+/* retention.c: closes its timer and cancels a pass in flight, which ends after its transaction (the loop waits for it). */
 void daemon__retention_close(struct daemon *d);
 
 #endif

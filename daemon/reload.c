@@ -35,7 +35,8 @@ static int start_load(struct daemon *d)
 	if ((rc = uv_queue_work(&d->loop, &r->work, load_work, load_done)) < 0)
 		return rc;
 	r->busy = true;
-	daemon_notify("RELOADING=1");
+	/* CLOCK_MONOTONIC (uv_hrtime's) in µs: Type=notify-reload matches it to the reload it asked for. */
+	daemon_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(uv_hrtime() / 1000));
 	return 0;
 }
 
@@ -162,6 +163,17 @@ static json_t *restart_needed(const struct cfg *run, const struct cfg *nc)
 	return keys;
 }
 
+static int by_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct probe_def *const *)elem)->name);
+}
+
+/* Is there a probe named name in nc? Its probes are sorted by name: a search, not a scan per entry. */
+static bool has_probe(const struct cfg *nc, const char *name)
+{
+	return nc->nprobes > 0 && bsearch(name, nc->probes, nc->nprobes, sizeof(*nc->probes), by_name) != NULL;
+}
+
 /* Removed probes stop first: the array shifts as new ones are added. */
 static void apply_removals(struct daemon *d, const struct cfg *nc, json_t *removed)
 {
@@ -169,7 +181,7 @@ static void apply_removals(struct daemon *d, const struct cfg *nc, json_t *remov
 
 	for (size_t i = 0; i < s->nentries; i++) {
 		struct daemon__entry *en = s->entries[i];
-		if (en->retired || cfg_find_probe(nc, en->def->name) != NULL)
+		if (en->retired || has_probe(nc, en->def->name))
 			continue;
 		json_array_append_new(removed, json_string(en->def->name));
 		if (d->alerts)

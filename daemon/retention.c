@@ -6,6 +6,9 @@
 
 #define FIRST_PASS_MS 60000
 #define PASS_EVERY_MS 3600000
+/* A pass stops after this long, so a large backlog (retention just enabled or shortened) is worked off in slices. */
+#define PASS_BUDGET_MS 30000
+#define NEXT_SLICE_MS 60000
 
 static void retention_work(uv_work_t *w)
 {
@@ -15,6 +18,8 @@ static void retention_work(uv_work_t *w)
 	/* Blocking, in short transactions: the writer and readers go on between them. */
 	d->retention_rc = store_retention_run(d->store, &d->retention, probe_now_ms(), &d->retention_stats);
 }
+
+static void on_retention_timer(uv_timer_t *t);
 
 static void retention_done(uv_work_t *w, int status)
 {
@@ -28,6 +33,8 @@ static void retention_done(uv_work_t *w, int status)
 		daemon_log(LOG_ERR, "retention: %s; trying again in an hour", strerror(-d->retention_rc));
 		return;
 	}
+	if (st->more && !d->stopping)
+		uv_timer_start(&d->retention_timer, on_retention_timer, NEXT_SLICE_MS, PASS_EVERY_MS);
 	if (st->hours_rolled > 0 || st->runs_deleted > 0 || st->hourly_deleted > 0)
 		daemon_log(LOG_INFO, "retention: rolled up %" PRId64 " probe-hour%s, deleted %" PRId64
 			   " run%s and %" PRId64 " hourly rollup%s", st->hours_rolled, st->hours_rolled == 1 ? "" : "s",
@@ -45,7 +52,8 @@ static void on_retention_timer(uv_timer_t *t)
 		return;
 	/* Copied on the loop: a reload may free the config while the pass runs. */
 	d->retention = (struct store_retention){ .raw_ms = d->cfg->retention_raw_ms,
-						 .hourly_ms = d->cfg->retention_hourly_ms };
+						 .hourly_ms = d->cfg->retention_hourly_ms,
+						 .budget_ms = PASS_BUDGET_MS, .cancel = &d->retention_cancel };
 	d->retention_work.data = d;
 	if ((rc = uv_queue_work(&d->loop, &d->retention_work, retention_work, retention_done)) < 0)
 		daemon_log(LOG_ERR, "retention: cannot start a pass: %s", uv_strerror(rc));
@@ -67,7 +75,8 @@ void daemon__retention_close(struct daemon *d)
 {
 	uv_handle_t *h = (uv_handle_t *)&d->retention_timer;
 
-	/* A pass in flight keeps the loop running until its done callback: store_close comes after. */
+	/* A pass in flight keeps the loop running until its done callback (store_close comes after): cut it short. */
+	atomic_store(&d->retention_cancel, true);
 	if (h->data == d && !uv_is_closing(h))
 		uv_close(h, NULL);
 }

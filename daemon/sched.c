@@ -7,6 +7,21 @@
 #include <string.h>
 
 #define NS_PER_MS 1000000ull
+/*
+ * The longest interval the schedule computes with, about 146 years: the
+ * config puts no upper bound on "every", and a product that wrapped past
+ * 2^64 ns would turn "once in 600 years" into "every half millisecond".
+ * Clock values (ns since boot) plus two of these still fit in 64 bits.
+ */
+#define EVERY_MAX_MS ((1ull << 62) / NS_PER_MS)
+
+/* def's interval in ns, saturated at EVERY_MAX_MS. */
+static uint64_t every_ns(const struct probe_def *def)
+{
+	uint64_t ms = def->every_ms > 0 ? (uint64_t)def->every_ms : 1;
+
+	return (ms < EVERY_MAX_MS ? ms : EVERY_MAX_MS) * NS_PER_MS;
+}
 
 /* A stable phase per name: restarts keep each probe's slot, and probes don't all fire at once. */
 static uint64_t phase_ns(const struct probe_def *def)
@@ -15,7 +30,7 @@ static uint64_t phase_ns(const struct probe_def *def)
 
 	for (const char *c = def->name; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
-	return (h % (uint64_t)def->every_ms) * NS_PER_MS;
+	return (h % (every_ns(def) / NS_PER_MS)) * NS_PER_MS;
 }
 
 /* Hands res (stolen) to storage; name is borrowed from the definition, as res may be gone. */
@@ -118,6 +133,39 @@ static void record_skip(struct daemon__entry *en, const char *why)
 		submit(en->sched, res, en->def->name);
 }
 
+/* Where name goes in the sorted array: the index of the first entry not before it. */
+static size_t slot_of(const struct daemon__sched *s, const char *name)
+{
+	size_t lo = 0, hi = s->nentries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->entries[mid]->def->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The entry whose run in flight a run of en would overlap: en itself, or a
+ * retired entry of the same name (removed by one reload, added back by a
+ * later one while its last run goes on). NULL when none is running.
+ */
+static struct daemon__entry *running_as(const struct daemon__sched *s, struct daemon__entry *en)
+{
+	const char *name = en->def->name;
+
+	if (en->run != NULL)
+		return en;
+	/* Entries of one name sort together. */
+	for (size_t i = slot_of(s, name); i < s->nentries && strcmp(s->entries[i]->def->name, name) == 0; i++)
+		if (s->entries[i]->run != NULL)
+			return s->entries[i];
+	return NULL;
+}
+
 static void on_due(uv_timer_t *t);
 
 static void arm(struct daemon__entry *en)
@@ -133,7 +181,7 @@ static void on_due(uv_timer_t *t)
 {
 	struct daemon__entry *en = t->data;
 	struct daemon__sched *s = en->sched;
-	uint64_t every = (uint64_t)en->def->every_ms * NS_PER_MS, now = uv_hrtime();
+	uint64_t every = every_ns(en->def), now = uv_hrtime();
 
 	if (s->stopping)
 		return;
@@ -142,7 +190,7 @@ static void on_due(uv_timer_t *t)
 		arm(en);
 		return;
 	}
-	if (en->run != NULL) {
+	if (running_as(s, en) != NULL) {
 		record_skip(en, "the previous run was still going");
 	} else {
 		en->run_lag_us = (int64_t)(now - en->due_ns) / 1000;
@@ -159,21 +207,6 @@ static void on_due(uv_timer_t *t)
 		en->due_ns += every;
 	}
 	arm(en);
-}
-
-/* Where name goes in the sorted array: the index of the first entry not before it. */
-static size_t slot_of(const struct daemon__sched *s, const char *name)
-{
-	size_t lo = 0, hi = s->nentries;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(s->entries[mid]->def->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /* A new entry for def, in the array, its timer armed unless def is paused. */
@@ -236,25 +269,38 @@ int daemon__sched_add(struct daemon__sched *s, struct probe_def *def)
 	return entry_add(s, def, uv_hrtime());
 }
 
+/* The first start on en's grid (due_ns, every apart) that is not before now. */
+static uint64_t next_slot(const struct daemon__entry *en, uint64_t every, uint64_t now)
+{
+	if (en->due_ns >= now)
+		return en->due_ns;
+	return en->due_ns + (now - en->due_ns + every - 1) / every * every;
+}
+
 void daemon__sched_update(struct daemon__sched *s, struct daemon__entry *en, struct probe_def *def)
 {
 	struct probe_def *old = en->def;
-	uint64_t now = uv_hrtime();
+	uint64_t now = uv_hrtime(), old_every = every_ns(old), new_every = every_ns(def);
 
+	(void)s;
 	en->def = probe_def_ref(def);
 	if (def->paused) {
 		uv_timer_stop(&en->timer);
 	} else if (old->paused) {
-		en->due_ns = now + phase_ns(def);
+		/* Back on the grid it left: a pause and resume within one interval is not a second run in it. */
+		en->due_ns = next_slot(en, new_every, now);
 		arm(en);
-	} else if (def->every_ms != old->every_ms) {
-		/* due_ns is the previous start plus the old every: neither a second run soon nor a gap. */
-		en->due_ns = en->due_ns - (uint64_t)old->every_ms * NS_PER_MS + (uint64_t)def->every_ms * NS_PER_MS;
+	} else if (new_every != old_every) {
+		/*
+		 * due_ns is the previous start plus the old every: the next start is
+		 * that plus the new every, neither a second run soon nor a gap. Added
+		 * before subtracting: soon after boot the clock may be below an every.
+		 */
+		en->due_ns = en->due_ns + new_every > old_every ? en->due_ns + new_every - old_every : 0;
 		if (en->due_ns < now)
 			en->due_ns = now;
 		arm(en);
 	}
-	(void)s;
 	probe_def_unref(old);
 }
 
@@ -287,13 +333,20 @@ void daemon__sched_remove(struct daemon__sched *s, struct daemon__entry *en)
 	uv_close((uv_handle_t *)&en->timer, on_timer_closed);
 }
 
+bool daemon__sched_running(const struct daemon__sched *s, struct daemon__entry *en)
+{
+	return running_as(s, en) != NULL;
+}
+
 int daemon__sched_run_now(struct daemon__sched *s, struct daemon__entry *en, struct daemon__pending *p)
 {
-	struct daemon__pending **tail = &en->waiters;
+	/* A run in flight, en's or its retired namesake's, is joined: two never overlap. */
+	struct daemon__entry *runner = running_as(s, en);
+	struct daemon__pending **tail;
 
 	if (s->stopping)
 		return -ECANCELED;
-	if (en->run == NULL) {
+	if (runner == NULL) {
 		/* Traced, for the operator: each step's checks, method and URL come back. */
 		int rc = probe_run_start(s->engine, en->def, PROBE_RUN_TRACE, on_run_done, en, &en->run);
 		if (rc < 0) {
@@ -302,9 +355,10 @@ int daemon__sched_run_now(struct daemon__sched *s, struct daemon__entry *en, str
 		}
 		en->run_lag_us = 0;
 		en->starter = p;
+		runner = en;
 	}
-	while (*tail != NULL)
-		tail = &(*tail)->next;
+	for (tail = &runner->waiters; *tail != NULL; tail = &(*tail)->next)
+		;
 	p->next = NULL;
 	*tail = p;
 	return 0;

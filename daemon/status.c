@@ -24,11 +24,12 @@ json_t *daemon__status_json(struct daemon *d)
 	json_t *probes = json_array();
 
 	for (size_t i = 0; i < d->sched.nentries; i++) {
-		const struct daemon__entry *en = d->sched.entries[i];
+		struct daemon__entry *en = d->sched.entries[i];
 		if (en->retired)
 			continue;
+		bool running = daemon__sched_running(&d->sched, en);
 		json_array_append_new(probes, json_pack("{s:s, s:b, s:b, s:I, s:I}", "name", en->def->name, "paused",
-							en->def->paused, "running", en->run != NULL, "every_ms",
+							en->def->paused, "running", running, "every_ms",
 							(json_int_t)en->def->every_ms, "failing",
 							(json_int_t)en->failing));
 	}

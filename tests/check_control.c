@@ -2,6 +2,7 @@
 #include "tests/tests.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
 #include <poll.h>
@@ -121,6 +122,26 @@ static void dmn_start(struct t_daemon *d)
 	t_daemon_start(d, cfgpath, NULL);
 	t_daemon_expect(d, " running ", 1, 5000);
 	t_daemon_expect(d, "control socket", 1, 1000);
+}
+
+/*
+ * Once the daemon exits by itself: reads its log up to EOF (it has exited,
+ * so t_daemon_stop's SIGTERM meets a zombie, not a daemon winding down),
+ * checks that its loop closed every handle, then reaps it as t_daemon_stop
+ * does: exit status 0.
+ */
+static void dmn_exited(struct t_daemon *d)
+{
+	t_read_until(d->efd, "\n\n", 1, 8000, &d->log);
+	ck_assert_msg(d->log == NULL || strstr(d->log, "the loop still had handles") == NULL, "%s", d->log);
+	t_daemon_stop(d);
+}
+
+/* SIGTERM, then as dmn_exited. */
+static void dmn_stop(struct t_daemon *d)
+{
+	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
+	dmn_exited(d);
 }
 
 /* ------------------------------------------------------------------ a client */
@@ -262,6 +283,29 @@ static bool listed(const json_t *ans, const char *key, const char *name)
 	return false;
 }
 
+/* Does status, asked on c, say that probe name has a run in flight? */
+static bool probe_running(struct client *c, const char *name)
+{
+	json_t *st = cl_call(c, "{\"cmd\": \"status\"}", 3000), *p;
+	bool running = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "probes"), i, p)
+		if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
+			running = json_is_true(json_object_get(p, "running"));
+	json_decref(st);
+	return running;
+}
+
+/* Asks status on c until probe name runs; fails the test after 3 s. */
+static void wait_running(struct client *c, const char *name)
+{
+	int64_t end = mono_ms() + 3000;
+
+	while (!probe_running(c, name))
+		ck_assert_msg(mono_ms() < end, "probe %s never ran", name);
+}
+
 /* ------------------------------------------------------------------ the database */
 
 /* The test's connection to the daemon's database, opened once the daemon has made it. */
@@ -379,7 +423,7 @@ START_TEST(malformed_requests_get_errors_and_never_crash)
 
 	expect_alive();
 	ck_assert_int_eq(kill(d.pid, 0), 0);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -401,7 +445,7 @@ START_TEST(a_last_line_without_newline_is_answered_at_eof)
 	ck_assert_ptr_null(cl_read(c, 3000, &eof));
 	ck_assert(eof);
 	cl_close(c);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -435,7 +479,7 @@ START_TEST(connections_past_64_are_refused)
 		json_decref(ans);
 		ck_assert_msg(ok || poll_again(end), "the closed connections still count");
 	}
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -469,7 +513,7 @@ START_TEST(status_answers_every_documented_key)
 	ck_assert(json_is_true(json_object_get(q, "paused")));
 	ck_assert_int_eq(json_integer_value(json_object_get(q, "every_ms")), 1000);
 	json_decref(ans);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -504,7 +548,7 @@ START_TEST(reload_adds_changes_and_removes_probes)
 	ck_assert_int_eq(runs_of("alpha", at, -1), 0);
 	ck_assert_int_eq(runs_of("beta", at + 50, 0), 0);
 	t_daemon_expect(&d, "added gamma; changed beta; removed alpha", 1, 1000);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -531,7 +575,30 @@ START_TEST(an_invalid_config_is_refused_and_the_old_one_runs_on)
 	ans = call("{\"cmd\": \"status\"}", 3000);
 	ck_assert_int_eq(json_array_size(json_object_get(ans, "probes")), 1);
 	json_decref(ans);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
+}
+END_TEST
+
+/* Diagnostics go to the socket's clients and the log: a secret the bad value came from is never quoted. */
+START_TEST(an_invalid_config_never_quotes_a_secret)
+{
+	static const char secret[] = "not-a-path-but-a-SeCrEt";
+	struct t_daemon d;
+
+	t_writef(dir, "token", "%s\n", secret);
+	dmn_start(&d);
+	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"probes.d\", \"control_socket\": \"ctl.sock\",\n"
+				     "  \"channels\": { \"run\": { \"type\": \"exec\", \"command\": [\"${file:token}\"] } } }\n");
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+	char *text = json_dumps(ans, 0);
+	ck_assert(json_is_false(json_object_get(ans, "ok")));
+	ck_assert_msg(listed_prefix(ans, "diagnostics", cfgpath), "%s", text);
+	ck_assert_msg(strstr(text, secret) == NULL, "the answer quotes the secret: %s", text);
+	free(text);
+	json_decref(ans);
+	t_daemon_expect(&d, "still running the previous config", 1, 1000);
+	ck_assert_msg(strstr(d.log, secret) == NULL, "the log quotes the secret:\n%s", d.log);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -548,7 +615,7 @@ START_TEST(sighup_reloads_even_without_a_socket)
 	t_daemon_expect(&d, "SIGHUP: reloading", 1, 3000);
 	t_daemon_expect(&d, "added delta", 1, 3000);
 	ck_assert(wait_runs("delta", at, 0, 2, 3000));
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -568,7 +635,7 @@ START_TEST(restart_only_keys_are_reported)
 	ck_assert(listed(ans, "unchanged", "alpha"));
 	json_decref(ans);
 	t_daemon_expect(&d, "apply only after a restart", 1, 1000);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -598,7 +665,7 @@ START_TEST(reloads_lose_or_double_no_run)
 	}
 	cl_close(c);
 	int64_t to = wall_ms();
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 
 	int64_t n = t_db_intf(db(), "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id WHERE p.name = 'alpha' "
 			   "AND r.started_ms BETWEEN %lld AND %lld", (long long)from, (long long)to);
@@ -647,7 +714,7 @@ START_TEST(a_reload_asked_during_another_sees_what_came_before_it)
 	}
 	cl_close(a);
 	cl_close(b);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -710,7 +777,97 @@ START_TEST(a_changed_or_returning_probe_keeps_its_incident)
 	reload_expecting("changed", "flaky");
 	ck_assert(wait_incidents("flaky", true, 0, 3000));
 	ck_assert_int_eq(incidents_of("flaky", false), 1);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
+}
+END_TEST
+
+/* a asks for a run of the paused probe "slow" (answered when it ends); returns once b sees it in flight. */
+static void start_slow_run(struct client *a, struct client *b)
+{
+	cl_sendl(a, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	wait_running(b, "slow");
+}
+
+/* b asks for a run of "slow" too: both are answered with a's run, b's "joined". Returns its started_ms. Closes both. */
+static int64_t expect_joined(struct client *a, struct client *b)
+{
+	bool eof;
+
+	cl_sendl(b, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
+	ck_assert_ptr_nonnull(ra);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert(is_ok(ra) && is_ok(rb));
+	ck_assert(json_is_true(json_object_get(rb, "joined")));
+	ck_assert(!json_is_true(json_object_get(ra, "joined")));
+	int64_t started = json_integer_value(json_object_get(json_object_get(ra, "result"), "started_ms"));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rb, "result"), "started_ms")), started);
+	json_decref(ra);
+	json_decref(rb);
+	cl_close(a);
+	cl_close(b);
+	return started;
+}
+
+/* Runs of probe name (not skipped) that started while another of them was going, 20 ms of clock slack aside. */
+static int64_t overlapping_runs(const char *name)
+{
+	return t_db_intf(db(), "SELECT count(*) FROM runs x JOIN runs y ON y.probe_id = x.probe_id AND y.id <> x.id "
+			 "JOIN probes p ON p.id = x.probe_id WHERE p.name = '%s' AND x.result < 2 AND y.result < 2 "
+			 "AND y.started_ms >= x.started_ms AND y.started_ms < x.started_ms + x.duration_us / 1000 - 20",
+			 name);
+}
+
+/* Removed while its run goes on, then added back: the new schedule waits for that run, and run-now joins it. */
+START_TEST(a_probe_added_back_waits_for_its_last_run)
+{
+	struct t_daemon d;
+
+	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/1500\" }\n", port);
+	dmn_start(&d);
+	struct client *a = cl_open(), *b = cl_open();
+	start_slow_run(a, b);
+	remove_probe("slow");
+	reload_expecting("removed", "slow");
+	/* Back every 200 ms: its first slot comes while the old run still has more than a second to go. */
+	write_probe("slow", "{ \"every\": \"200ms\", \"url\": \"http://127.0.0.1:%d/delay/1500\" }\n", port);
+	reload_expecting("added", "slow");
+	ck_assert_msg(probe_running(b, "slow"), "status does not count the run of the removed probe");
+	int64_t started = expect_joined(a, b);
+	/* The schedule's first run came after that one, not beside it. */
+	ck_assert(wait_runs("slow", started, 0, 1, 5000));
+	ck_assert_int_eq(overlapping_runs("slow"), 0);
+	dmn_stop(&d);
+}
+END_TEST
+
+/*
+ * A changed every is applied without wrapping around 2^64 ns: the clock
+ * (ns since boot) may be below a long every, and a huge one must not wrap
+ * into a tiny one.
+ */
+START_TEST(a_changed_every_never_wraps_the_schedule)
+{
+	struct t_daemon d;
+
+	/* 50000 days: far more than the clock has counted since boot, its first slot years away. */
+	health_probe("rare", "50000d", NULL);
+	health_probe("flood", "200ms", NULL);
+	dmn_start(&d);
+	ck_assert(wait_runs("flood", 0, 0, 1, 3000));
+	/* Shorter: the previous slot plus 200 ms is past, so it runs now. */
+	health_probe("rare", "200ms", NULL);
+	/* 18446744073710 ms is 2^64 ns and 448384 ns: wrapped, it would run twice a millisecond. */
+	health_probe("flood", "18446744073710ms", NULL);
+	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
+	int64_t at = wall_ms();
+	ck_assert(listed(ans, "changed", "rare") && listed(ans, "changed", "flood"));
+	json_decref(ans);
+	ck_assert_msg(wait_runs("rare", 0, 0, 2, 3000), "the shortened probe does not run");
+	/* Paced by alpha's runs: rows commit in order, so flood's would be in by then. */
+	ck_assert(wait_runs("alpha", at, 0, 5, 3000));
+	ck_assert_int_eq(runs_of("flood", at, -1), 0);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -747,50 +904,24 @@ START_TEST(run_now_answers_with_the_result)
 	ck_assert(json_is_false(json_object_get(ans, "ok")));
 	ck_assert_str_eq(error_of(ans), "no probe named \"nope\"");
 	json_decref(ans);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
 START_TEST(run_now_joins_a_run_in_flight)
 {
 	struct t_daemon d;
-	bool eof;
 
 	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/700\" }\n", port);
 	dmn_start(&d);
 	struct client *a = cl_open(), *b = cl_open();
-	cl_sendl(a, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
 	/* The run is in flight once status says so; then b joins it. */
-	int64_t end = mono_ms() + 3000;
-	bool running = false;
-	while (!running && mono_ms() < end) {
-		json_t *st = cl_call(b, "{\"cmd\": \"status\"}", 3000);
-		json_t *p;
-		size_t i;
-		json_array_foreach(json_object_get(st, "probes"), i, p)
-			if (strcmp(json_string_value(json_object_get(p, "name")), "slow") == 0)
-				running = json_is_true(json_object_get(p, "running"));
-		json_decref(st);
-	}
-	ck_assert(running);
-	cl_sendl(b, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
-	json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
-	ck_assert_ptr_nonnull(ra);
-	ck_assert_ptr_nonnull(rb);
-	ck_assert(is_ok(ra) && is_ok(rb));
-	ck_assert(json_is_true(json_object_get(rb, "joined")));
-	ck_assert(!json_is_true(json_object_get(ra, "joined")));
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ra, "result"), "started_ms")),
-			 json_integer_value(json_object_get(json_object_get(rb, "result"), "started_ms")));
-	json_decref(ra);
-	json_decref(rb);
-	cl_close(a);
-	cl_close(b);
+	start_slow_run(a, b);
+	expect_joined(a, b);
 	/* One run, recorded once. */
 	ck_assert(wait_runs("slow", 0, 0, 1, 3000));
 	ck_assert_int_eq(runs_of("slow", 0, -1), 1);
-
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -814,7 +945,7 @@ START_TEST(a_client_leaving_mid_run_now_breaks_nothing)
 	json_decref(ans);
 	ck_assert(wait_runs("slow", started - 1, 0, 1, 3000));
 	expect_alive();
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -858,23 +989,111 @@ START_TEST(paused_probes_do_not_run_until_resumed)
 	ans = call("{\"cmd\": \"run-now\", \"probe\": \"idle\"}", 5000);
 	ck_assert(is_ok(ans));
 	json_decref(ans);
-	t_daemon_stop(&d);
+	dmn_stop(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ stopping */
+
+/*
+ * SIGTERM while a reload's load waits on a secret file (a FIFO the test
+ * feeds): the daemon winds down, a SIGHUP then (`systemctl reload`) does
+ * not kill it, the pending reload is answered, and it exits 0 with its loop
+ * closed once the load ends.
+ */
+START_TEST(stopping_with_a_reload_in_flight_answers_it_and_ignores_sighup)
+{
+	static const char token[] = "a-token-from-a-fifo\n";
+	struct t_daemon d;
+	char fifo[4200];
+	bool eof;
+	int w;
+
+	snprintf(fifo, sizeof(fifo), "%s/token", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	dmn_start(&d);
+	write_probe("gated", "{ \"url\": \"http://127.0.0.1:%d/health\", \"headers\": { \"X-Token\": \"${file:%s}\" } }\n",
+		    port, fifo);
+	struct client *idle = cl_open(), *a = cl_open();
+	cl_sendl(a, "{\"cmd\": \"reload\"}");
+	/* Opening the writing end succeeds once the load holds the reading end: it then waits for the token. */
+	int64_t end = mono_ms() + 3000;
+	while ((w = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		ck_assert_int_eq(errno, ENXIO);
+		ck_assert_msg(poll_again(end), "the reload never opened %s", fifo);
+	}
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	/* The idle connection closes when the daemon has wound down, its signal watchers closed too. */
+	ck_assert_ptr_null(cl_read(idle, 5000, &eof));
+	ck_assert(eof);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	/* Had the SIGHUP killed it, this write would raise SIGPIPE: the answer below says what went wrong instead. */
+	signal(SIGPIPE, SIG_IGN);
+	ssize_t wrote = write(w, token, sizeof(token) - 1);
+	close(w);
+	json_t *ans = cl_read(a, 5000, &eof);
+	ck_assert_msg(ans != NULL, "the pending reload got no answer (%s; token %s)", eof ? "closed" : "timed out",
+		      wrote > 0 ? "written" : strerror(errno));
+	ck_assert(json_is_false(json_object_get(ans, "ok")));
+	ck_assert_str_eq(error_of(ans), "canary is stopping");
+	json_decref(ans);
+	cl_close(idle);
+	cl_close(a);
+	dmn_exited(&d);
+}
+END_TEST
+
+/*
+ * SIGTERM with a run-now in flight: the socket file goes at once, a client
+ * still connected is refused new work but answered status, the run finishes
+ * within the grace and its requester gets the result; then every connection
+ * closes and the daemon exits 0.
+ */
+START_TEST(stopping_lets_runs_finish_and_refuses_new_work)
+{
+	static const char *const refused[] = { "{\"cmd\": \"run-now\", \"probe\": \"slow\"}", "{\"cmd\": \"reload\"}" };
+	struct t_daemon d;
+	bool eof;
+
+	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/1000\" }\n", port);
+	dmn_start(&d);
+	struct client *a = cl_open(), *b = cl_open();
+	start_slow_run(a, b);
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	t_daemon_expect(&d, "letting runs in flight finish", 1, 3000);
+	ck_assert_int_ne(access(sockpath, F_OK), 0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		json_t *ans = cl_call(b, refused[i], 3000);
+		ck_assert_str_eq(error_of(ans), "canary is stopping");
+		json_decref(ans);
+	}
+	json_t *ans = cl_call(b, "{\"cmd\": \"status\"}", 3000);
+	ck_assert(is_ok(ans));
+	json_decref(ans);
+	ans = cl_read(a, 5000, &eof);
+	ck_assert_msg(ans != NULL && is_ok(ans), "the run in flight was not answered");
+	ck_assert(json_is_true(json_object_get(json_object_get(ans, "result"), "ok")));
+	json_decref(ans);
+	ck_assert_ptr_null(cl_read(b, 5000, &eof));
+	ck_assert(eof);
+	cl_close(a);
+	cl_close(b);
+	dmn_exited(&d);
 }
 END_TEST
 
 /* ------------------------------------------------------------------ peers and the socket file */
 
-START_TEST(other_users_are_denied)
+/*
+ * Sends a status request as uid and gid 65534 with the supplementary groups
+ * (n of them) and returns the first answer line (new), "" when none came.
+ */
+static char *status_as_nobody(const gid_t *groups, size_t n)
 {
-	struct t_daemon d;
+	char *buf = calloc(1, 512);
 	int p[2];
-	char buf[512] = "";
 
-	if (geteuid() != 0)
-		return; /* needs root to become another user */
-	dmn_start(&d);
-	ck_assert_int_eq(chmod(dir, 0755), 0);
-	ck_assert_int_eq(chmod(sockpath, 0666), 0);
+	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(pipe(p), 0);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -882,9 +1101,9 @@ START_TEST(other_users_are_denied)
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		const char req[] = "{\"cmd\": \"status\"}\n";
 		char ans[512];
-		ssize_t n = 0;
+		ssize_t got = 0;
 		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		if (setgroups(n, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		memcpy(a.sun_path, sockpath, strlen(sockpath) + 1); /* short: a temp dir */
@@ -895,19 +1114,53 @@ START_TEST(other_users_are_denied)
 			_exit(4);
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		if (poll(&pf, 1, 3000) == 1)
-			n = read(fd, ans, sizeof(ans) - 1);
-		if (n > 0 && write(p[1], ans, (size_t)n) < 0)
+			got = read(fd, ans, sizeof(ans) - 1);
+		if (got > 0 && write(p[1], ans, (size_t)got) < 0)
 			_exit(5);
 		_exit(0);
 	}
 	close(p[1]);
 	ck_assert_int_eq(t_wait(pid, 5000), 0);
-	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	ssize_t got = read(p[0], buf, 511);
 	close(p[0]);
-	ck_assert_int_gt(n, 0);
-	ck_assert_msg(strstr(buf, "\"ok\":false") && strstr(buf, "permission denied"), "%s", buf);
+	ck_assert_int_ge(got, 0);
+	return buf;
+}
+
+/* The daemon's group counts as a supplementary group too (usermod -aG), not only as the primary one. */
+START_TEST(group_members_are_allowed_and_other_users_denied)
+{
+	static const struct {
+		bool in_group;  /* our gid among the peer's supplementary groups */
+		bool allowed;
+	} cases[] = { { false, false }, { true, true } };
+	struct t_daemon d;
+	gid_t ours = getegid(), other = 65533;
+
+	if (geteuid() != 0)
+		return; /* needs root to become another user */
+	dmn_start(&d);
+	/* The file's mode lets anyone connect: only the daemon's check decides. */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(sockpath, 0666), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* Many groups, ours last: a list too long for a small buffer still counts. */
+		gid_t groups[100];
+		size_t n = cases[i].in_group ? 100 : 1;
+		for (size_t k = 0; k < n; k++)
+			groups[k] = other - (gid_t)k;
+		if (cases[i].in_group)
+			groups[n - 1] = ours;
+		char *ans = status_as_nobody(groups, n);
+		if (cases[i].allowed)
+			ck_assert_msg(strstr(ans, "\"ok\":true") != NULL, "a member of group %u was refused: %s",
+				      (unsigned)ours, ans);
+		else
+			ck_assert_msg(strstr(ans, "\"ok\":false") && strstr(ans, "permission denied"), "%s", ans);
+		free(ans);
+	}
 	expect_alive();
-	t_daemon_stop(&d);
+	dmn_stop(&d);
 }
 END_TEST
 
@@ -941,49 +1194,56 @@ START_TEST(a_stale_socket_is_replaced_and_a_live_one_refuses_a_second_daemon)
 	ans = call("{\"cmd\": \"status\"}", 3000);
 	ck_assert_int_eq(json_integer_value(json_object_get(ans, "pid")), d2.pid);
 	json_decref(ans);
-	t_daemon_stop(&d2);
+	dmn_stop(&d2);
 	/* A clean stop removes it. */
 	ck_assert_int_ne(stat(sockpath, &st), 0);
 }
 END_TEST
 
-Suite *control_suite(void)
+/* A test case on the fixture API, with a fresh temp dir per test. */
+static TCase *daemon_tcase(Suite *s, const char *name)
 {
-	Suite *s = suite_create("control");
-	TCase *tc = tcase_create("socket");
+	TCase *tc = tcase_create(name);
 
 	tcase_add_unchecked_fixture(tc, start_api, stop_api);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+Suite *control_suite(void)
+{
+	Suite *s = suite_create("control");
+	TCase *tc = daemon_tcase(s, "socket");
+
 	tcase_add_test(tc, malformed_requests_get_errors_and_never_crash);
 	tcase_add_test(tc, a_last_line_without_newline_is_answered_at_eof);
 	tcase_add_test(tc, connections_past_64_are_refused);
 	tcase_add_test(tc, status_answers_every_documented_key);
-	tcase_add_test(tc, other_users_are_denied);
+	tcase_add_test(tc, group_members_are_allowed_and_other_users_denied);
 	tcase_add_test(tc, a_stale_socket_is_replaced_and_a_live_one_refuses_a_second_daemon);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("reload");
-	tcase_add_unchecked_fixture(tc, start_api, stop_api);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 20);
+	tc = daemon_tcase(s, "reload");
 	tcase_add_test(tc, reload_adds_changes_and_removes_probes);
 	tcase_add_test(tc, an_invalid_config_is_refused_and_the_old_one_runs_on);
+	tcase_add_test(tc, an_invalid_config_never_quotes_a_secret);
 	tcase_add_test(tc, sighup_reloads_even_without_a_socket);
 	tcase_add_test(tc, restart_only_keys_are_reported);
 	tcase_add_test(tc, reloads_lose_or_double_no_run);
 	tcase_add_test(tc, a_reload_asked_during_another_sees_what_came_before_it);
 	tcase_add_test(tc, paused_probes_do_not_run_until_resumed);
 	tcase_add_test(tc, a_changed_or_returning_probe_keeps_its_incident);
-	suite_add_tcase(s, tc);
+	tcase_add_test(tc, a_probe_added_back_waits_for_its_last_run);
+	tcase_add_test(tc, a_changed_every_never_wraps_the_schedule);
 
-	tc = tcase_create("run-now");
-	tcase_add_unchecked_fixture(tc, start_api, stop_api);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 20);
+	tc = daemon_tcase(s, "run-now");
 	tcase_add_test(tc, run_now_answers_with_the_result);
 	tcase_add_test(tc, run_now_joins_a_run_in_flight);
 	tcase_add_test(tc, a_client_leaving_mid_run_now_breaks_nothing);
-	suite_add_tcase(s, tc);
+
+	tc = daemon_tcase(s, "stopping");
+	tcase_add_test(tc, stopping_lets_runs_finish_and_refuses_new_work);
+	tcase_add_test(tc, stopping_with_a_reload_in_flight_answers_it_and_ignores_sighup);
 	return s;
 }

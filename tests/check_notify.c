@@ -447,6 +447,12 @@ START_TEST(sighup_reloads_between_reloading_and_ready)
 	ck_assert_int_eq(kill(daemon_pid, SIGHUP), 0);
 	ssize_t reloading = wait_for(ready + 1, "RELOADING=1", 5000);
 	ck_assert_msg(reloading >= 0, "no RELOADING=1 after SIGHUP\n%s", transcript());
+	/* With the CLOCK_MONOTONIC time, in µs, that Type=notify-reload (systemd 253) matches to its reload. */
+	const char *mono = strstr(ns.msg[reloading], "MONOTONIC_USEC=");
+	ck_assert_msg(mono != NULL, "RELOADING=1 without MONOTONIC_USEC=\n%s", transcript());
+	long long usec = strtoll(mono + strlen("MONOTONIC_USEC="), NULL, 10);
+	ck_assert_msg(usec / 1000 <= ns.at_ms[reloading] && usec / 1000 > ns.at_ms[reloading] - 5000,
+		      "MONOTONIC_USEC=%lld is not the time it was sent (%lld ms)", usec, (long long)ns.at_ms[reloading]);
 	ssize_t again = wait_for((size_t)reloading, "READY=1", 5000);
 	ck_assert_msg(again >= 0, "no READY=1 after RELOADING=1\n%s", transcript());
 	/* A datagram saying both would be read as still reloading: READY=1 comes in a later one. */
