@@ -53,7 +53,8 @@ static long slowest_step(const struct store_report *r)
 /* A report with no data, as store_report gives for a probe without runs. */
 static void report_empty(struct store_report *r)
 {
-	*r = (struct store_report){ .p50_us = -1, .p95_us = -1, .p99_us = -1, .mttd_ms = -1, .mttr_ms = -1 };
+	*r = (struct store_report){ .p50_us = -1, .p95_us = -1, .p99_us = -1, .max_us = -1, .mttd_ms = -1,
+				    .mttr_ms = -1 };
 }
 
 /*
@@ -111,6 +112,7 @@ static json_t *entry_json(const struct entry *e)
 	json_object_set_new(o, "p50_ms", cli_json_ms(r->p50_us));
 	json_object_set_new(o, "p95_ms", cli_json_ms(r->p95_us));
 	json_object_set_new(o, "p99_ms", cli_json_ms(r->p99_us));
+	json_object_set_new(o, "max_ms", cli_json_ms(r->max_us));
 	json_object_set_new(o, "slowest_step", e->slowest >= 0 ? cli_json_text(r->steps[e->slowest].name) : json_null());
 	json_object_set_new(o, "approx", json_boolean(r->approx));
 	for (size_t i = 0; i < r->nsteps; i++) {
@@ -188,10 +190,10 @@ static void print_entry(const struct entry *e)
 		const int64_t us[4] = { st->p50_us, st->p95_us, st->p99_us, st->max_us };
 		print_step_row(w, st->name, st->count, us, (long)i == e->slowest);
 	}
-	const int64_t run_us[4] = { r->p50_us, r->p95_us, r->p99_us, -1 };
+	const int64_t run_us[4] = { r->p50_us, r->p95_us, r->p99_us, r->max_us };
 	print_step_row(w, "(whole run)", r->runs, run_us, false);
 	if (r->approx)
-		printf("  approximate (hourly rollups): counts are exact, percentiles within ~3%%\n");
+		printf("  approximate (hourly rollups): counts are exact, percentiles within ~1%%\n");
 }
 
 static void print_text(const struct entry *v, size_t n, int64_t from, int64_t until)

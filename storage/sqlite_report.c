@@ -242,6 +242,7 @@ static int report_fill(struct store__sqlite_conn *c, struct store__summary *sum,
 	out->p50_us = store__series_pct(&sum->run, 50);
 	out->p95_us = store__series_pct(&sum->run, 95);
 	out->p99_us = store__series_pct(&sum->run, 99);
+	out->max_us = sum->run.count > 0 ? sum->run.max_us : -1;
 	if (sum->nsteps == 0)
 		return 0;
 	if ((v = calloc(sum->nsteps, sizeof(*v))) == NULL ||
@@ -282,7 +283,7 @@ int store__sq_report(struct store__conn *conn, const char *probe, int64_t since_
 	int64_t probe_id = 0, raw_from = since_ms;
 	int rc = 0;
 
-	out->p50_us = out->p95_us = out->p99_us = -1;
+	out->p50_us = out->p95_us = out->p99_us = out->max_us = -1;
 	out->mttd_ms = out->mttr_ms = -1;
 	if ((rc = store__sq_read_begin(c, probe, &probe_id, err)) < 0 || probe_id == 0)
 		goto out;

@@ -324,7 +324,7 @@ struct store_report {
 	int64_t runs;              /* passed + failed runs started in the range */
 	int64_t ok;                /* passed among them */
 	int64_t skipped;           /* runs not made (skipped, aborted) */
-	int64_t p50_us, p95_us, p99_us; /* of the runs' total duration; -1 when runs is 0 */
+	int64_t p50_us, p95_us, p99_us, max_us; /* of the runs' total duration; -1 when runs is 0 */
 	int64_t incidents;         /* incidents started in the range */
 	int64_t resolved;          /* of those, resolved */
 	int64_t mttd_ms;           /* mean of detected - started over those incidents, rounded toward

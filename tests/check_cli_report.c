@@ -255,7 +255,7 @@ struct tstep {
 struct expect {
 	int64_t runs, ok, skipped, incidents, resolved;
 	double mttd_s, mttr_s; /* < 0: none */
-	int64_t p50, p95, p99;
+	int64_t p50, p95, p99, max;
 	struct tstep steps[3];
 	int nsteps, slowest;   /* slowest -1: none */
 };
@@ -285,6 +285,7 @@ static void expect_of(int p, int64_t from, int64_t until, struct expect *e)
 	e->p50 = pct(tot, (size_t)e->runs, 50);
 	e->p95 = pct(tot, (size_t)e->runs, 95);
 	e->p99 = pct(tot, (size_t)e->runs, 99);
+	e->max = pct(tot, (size_t)e->runs, 100);
 	e->slowest = -1;
 	for (int k = 0; k < e->nsteps; k++) {
 		struct tstep *s = &e->steps[k];
@@ -361,6 +362,7 @@ static void check_probe(const json_t *o, int p, int64_t from, int64_t until)
 	assert_ms(o, "p50_ms", e.p50, name);
 	assert_ms(o, "p95_ms", e.p95, name);
 	assert_ms(o, "p99_ms", e.p99, name);
+	assert_ms(o, "max_ms", e.max, name);
 	ck_assert(json_is_false(json_object_get(o, "approx")));
 	const json_t *slowest = json_object_get(o, "slowest_step");
 	if (e.slowest < 0)

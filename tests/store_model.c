@@ -355,6 +355,8 @@ void sm_check_report(const struct store_report *r, const struct sm_model *m, int
 		snprintf(what, sizeof(what), "run p%d", pcts[i]);
 		near(got, sm_nearest_rank(w.dur.v, w.dur.n, pcts[i]), approx, what);
 	}
+	/* The maximum stays exact across rollups. */
+	ck_assert_int_eq(r->max_us, sm_nearest_rank(w.dur.v, w.dur.n, 100));
 	ck_assert_uint_eq(r->nsteps, w.nsteps);
 	for (size_t j = 0; j < w.nsteps; j++) {
 		const struct store_report_step *s = &r->steps[j];
