@@ -170,3 +170,7 @@ clean:
 	rm -rf $(BUILD) build examples/demo/state
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FIX_OBJ:.o=.d) $(BUILD)/cli/main.d
+
+# Issue 5's targets live beside what they drive: bench/ (make bench, make
+# soak) and tests/fuzz/ (make fuzz), tests/valgrind.mk (make valgrind).
+include $(wildcard bench/bench.mk tests/fuzz/fuzz.mk tests/valgrind.mk)

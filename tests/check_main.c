@@ -9,7 +9,7 @@ int main(void)
 		duration_suite, tmpl_suite, jpath_suite, assert_suite, config_suite,
 		storage_suite,  engine_suite, cli_suite, alert_store_suite, channels_suite,
 		alert_suite, cli_alert_suite, alertfx_suite, store_report_suite, control_suite,
-		notify_suite, cli_probe_suite, cli_report_suite, store_retention_suite,
+		notify_suite, cli_probe_suite, cli_report_suite, faults_target_suite, faults_daemon_suite, store_retention_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 

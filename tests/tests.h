@@ -21,6 +21,8 @@ Suite *control_suite(void);   /* check_control.c: the daemon's control socket, r
 Suite *notify_suite(void);    /* check_notify.c: systemd notify messages and the watchdog, read from a socket of our own */
 Suite *cli_probe_suite(void); /* check_cli_probe.c: probe add/list/show/rm/pause/resume and run-now, on the real binary */
 Suite *cli_report_suite(void); /* check_cli_report.c: status, report and annotate on the real binary, checked independently */
+Suite *faults_target_suite(void);  /* check_faults_target.c: targets that misbehave: hangs, resets, slowloris, floods, garbage, TLS certificates, DNS */
+Suite *faults_daemon_suite(void);  /* check_faults_daemon.c: the daemon under faults: a locked or read-only database, kill -9, a channel down, SIGHUP storms, malformed input */
 Suite *alertfx_suite(void);       /* check_alertfx.c: the fake Slack/Instatus/webhook receivers themselves */
 Suite *store_retention_suite(void); /* check_store_retention.c: retention, annotations, read-only stores and the schema in storage */
 
