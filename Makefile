@@ -32,8 +32,9 @@ DEB_PKGS := libuv1-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev check 
 # these too: groff-base and man-db check the man page (`systemd-analyze verify`
 # also runs `man canary` for Documentation=), systemd has systemd-analyze,
 # -sysusers and -tmpfiles, and procps has /bin/kill, the unit's ExecReload=,
-# which `systemd-analyze verify` wants to exist.
-TEST_DEB_PKGS := groff-base man-db systemd procps
+# which `systemd-analyze verify` wants to exist. The fault suites make TLS
+# certificates with openssl and a loopback-only network namespace with ip.
+TEST_DEB_PKGS := groff-base man-db systemd procps openssl iproute2
 PC_LIBS  := libuv libcurl jansson sqlite3
 
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
