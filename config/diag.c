@@ -130,6 +130,19 @@ int cfg__file_parse(struct cfg__file *f, const char *name, char *text, size_t le
 	int rc;
 
 	*f = (struct cfg__file){ .name = name, .diags = diags, .text = text, .len = len };
+	/* A NUL byte is never valid JSON text; say where it is rather than what a parser makes of it. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul != NULL) {
+		int line = 1, col = 1;
+		for (const char *c = text; c < nul; c++, col++)
+			if (*c == '\n') {
+				line++;
+				col = 0;
+			}
+		cfg__diag(diags, name, line, col, "a NUL byte: this is not a text file");
+		f->errors++;
+		return -EINVAL;
+	}
 	/* Duplicate keys are refused: the second would silently win. */
 	f->root = json_loadb(f->text, f->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (f->root == NULL) {

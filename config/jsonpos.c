@@ -208,7 +208,7 @@ static void skip_value(const struct cfg__pos *p, size_t *i)
 				return; /* the end of the container around the value */
 			depth--;
 			(*i)++;
-		} else if (depth == 0 && strchr(", \t\r\n", c)) {
+		} else if (depth == 0 && c != '\0' && strchr(", \t\r\n", c)) {
 			return; /* the end of a number or literal */
 		} else {
 			(*i)++;
@@ -240,7 +240,8 @@ static int scan_value(struct cfg__pos *p, size_t *i, const char *path, size_t ke
 		scan_string(p, i, NULL, SIZE_MAX);
 		return 0;
 	default:
-		while (*i < p->len && !strchr(",]} \t\r\n", p->text[*i]))
+		/* strchr finds the terminator: a NUL byte must not count as a delimiter, or the scan stalls on it. */
+		while (*i < p->len && (p->text[*i] == '\0' || !strchr(",]} \t\r\n", p->text[*i])))
 			(*i)++;
 		return 0;
 	}

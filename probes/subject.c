@@ -153,11 +153,12 @@ void probe_resp_clear(struct probe_resp *r)
  */
 static json_t *find_header(const struct probe_resp *r, const char *name)
 {
-	const char *p = r->headers, *end = r->headers + r->headers_len;
+	const char *p = r->headers, *end;
 	size_t nlen = strlen(name);
 
 	if (r->headers == NULL)
 		return NULL;
+	end = r->headers + r->headers_len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *next = eol ? eol + 1 : end;

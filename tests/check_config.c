@@ -396,6 +396,23 @@ START_TEST(control_socket_and_retention_keys)
 }
 END_TEST
 
+/* Found by fuzzing: a NUL byte once sent the position scan into an endless loop that ate memory. */
+START_TEST(nul_byte_is_an_error_at_its_position)
+{
+	struct probe_def *d = NULL;
+	struct cfg_diags diags = { 0 };
+	static const char text[] = "{ \"url\": \"http://127.0.0.1/\",\n  \"expect\": [3\0] }";
+
+	ck_assert_int_lt(cfg_parse_probe("p.json", text, sizeof(text) - 1, NULL, &d, &diags), 0);
+	ck_assert_ptr_null(d);
+	ck_assert_uint_eq(diags.n, 1);
+	ck_assert_int_eq(diags.v[0].line, 2);
+	ck_assert_int_eq(diags.v[0].col, 15);
+	ck_assert_ptr_nonnull(strstr(diags.v[0].msg, "NUL byte"));
+	cfg_diags_free(&diags);
+}
+END_TEST
+
 START_TEST(paused_key_and_probe_from_text)
 {
 	struct probe_def *d = NULL;
@@ -443,6 +460,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, deep_nesting_is_indexed_without_hanging);
 	tcase_add_test(tc, single_step_probe_is_named_after_its_file);
 	tcase_add_test(tc, paused_key_and_probe_from_text);
+	tcase_add_test(tc, nul_byte_is_an_error_at_its_position);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("main file");
 	tcase_add_checked_fixture(tc, setup, teardown);
