@@ -1009,6 +1009,8 @@ Suite *faults_daemon_suite(void)
 
 	/* Two real minutes of outage, then up to 200 s for the backoff's next retry. */
 	tc = tcase_create("channel_down");
+	/* Two real minutes of outage: `make asan` leaves it out (CK_EXCLUDE_TAGS=slow) to keep CI under its budget. */
+	tcase_set_tags(tc, "slow");
 	tcase_add_unchecked_fixture(tc, start_servers, stop_servers);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 360);
