@@ -73,14 +73,6 @@ void t_alertfx_stop(pid_t pid)
 	t_fakeapi_stop(pid);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -158,7 +150,7 @@ static bool parse_answer(const char *buf, size_t len, bool eof, struct t_alertfx
 
 int t_alertfx_recv(int fd, int timeout_ms, struct t_alertfx_resp *out)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = t_mono_ms() + timeout_ms;
 	size_t len = 0, cap = 65536;
 	char *buf = calloc(1, cap);
 	bool eof = false;
@@ -167,7 +159,7 @@ int t_alertfx_recv(int fd, int timeout_ms, struct t_alertfx_resp *out)
 	out->status = -1;
 	while (buf && !eof && !parse_answer(buf, len, false, out)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - t_mono_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
 		if (len + 4096 > cap) {

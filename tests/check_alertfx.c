@@ -28,14 +28,6 @@ static void fx_teardown(void)
 	fx_pid = 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends one request and checks its status and (when body is not NULL) its exact body. */
 static void expect(const char *method, const char *path, const char *headers, const char *req_body, int status,
 		   const char *body)
@@ -466,10 +458,10 @@ START_TEST(wait_returns_when_count_reached)
 	slack("{\"text\":\"one\"}", 200, "ok");
 	expect("POST", "/hook/x", NULL, "{}", 200, NULL);
 	ck_assert_int_eq(poll(&p, 1, 100), 0);
-	int64_t t0 = mono_ms();
+	int64_t t0 = t_mono_ms();
 	slack("{\"text\":\"two\"}", 200, "ok");
 	ck_assert_int_eq(t_alertfx_recv(fd, 5000, &r), 200);
-	ck_assert_int_lt(mono_ms() - t0, 2000);
+	ck_assert_int_lt(t_mono_ms() - t0, 2000);
 	ck_assert(t_alertfx_header(&r, "X-Count", n, sizeof(n)));
 	ck_assert_str_eq(n, "2");
 	json_t *list = json_loadb(r.body, r.body_len, 0, NULL);
@@ -483,9 +475,9 @@ END_TEST
 START_TEST(wait_times_out_with_fewer)
 {
 	slack("{\"text\":\"one\"}", 200, "ok");
-	int64_t t0 = mono_ms();
+	int64_t t0 = t_mono_ms();
 	json_t *list = t_alertfx_wait(fx_port, "slack", 3, 0, 300);
-	int64_t took = mono_ms() - t0;
+	int64_t took = t_mono_ms() - t0;
 
 	ck_assert_ptr_nonnull(list);
 	ck_assert_int_eq(json_array_size(list), 1);
@@ -496,10 +488,10 @@ START_TEST(wait_times_out_with_fewer)
 	list = t_alertfx_wait(fx_port, "slack", 1, 500, 200);
 	ck_assert_int_eq(json_array_size(list), 0);
 	json_decref(list);
-	t0 = mono_ms();
+	t0 = t_mono_ms();
 	list = t_alertfx_wait(fx_port, "slack", 1, 200, 5000);
 	ck_assert_int_eq(json_array_size(list), 1);
-	ck_assert_int_lt(mono_ms() - t0, 2000);
+	ck_assert_int_lt(t_mono_ms() - t0, 2000);
 	json_decref(list);
 }
 END_TEST

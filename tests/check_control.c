@@ -1,4 +1,5 @@
 /* check_control.c - the daemon's control socket, reload and run-now, on the real binary against the fixture API. */
+#include "tests/ctlclient.h"
 #include "tests/tests.h"
 
 #include <errno.h>
@@ -31,14 +32,6 @@ static void start_api(void)
 static void stop_api(void)
 {
 	t_fakeapi_stop(api_pid);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t wall_ms(void)
@@ -146,104 +139,13 @@ static void dmn_stop(struct t_daemon *d)
 
 /* ------------------------------------------------------------------ a client */
 
-struct client {
-	int fd;
-	char buf[256 * 1024];
-	size_t len;
-};
-
-static struct client *cl_open(void)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct client *c = calloc(1, sizeof(*c));
-
-	ck_assert_ptr_nonnull(c);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(c->fd, 0);
-	ck_assert_uint_lt(strlen(sockpath), sizeof(a.sun_path));
-	memcpy(a.sun_path, sockpath, strlen(sockpath) + 1);
-	/* The daemon listens just after it logs that it runs: a moment may pass. */
-	int64_t end = mono_ms() + 2000;
-	while (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) && mono_ms() < end, "connect %s: %s",
-			      sockpath, strerror(errno));
-		struct timespec ts = { 0, 5 * 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	return c;
-}
-
-static void cl_close(struct client *c)
-{
-	close(c->fd);
-	free(c);
-}
-
-static void cl_send(struct client *c, const char *data, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t w = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
-		ck_assert_msg(w > 0, "write: %s", strerror(errno));
-		off += (size_t)w;
-	}
-}
-
-static void cl_sendl(struct client *c, const char *line)
-{
-	cl_send(c, line, strlen(line));
-	cl_send(c, "\n", 1);
-}
-
-/* The next answer line as JSON, or NULL when the connection ended (*eof) or timeout_ms passed. */
-static json_t *cl_read(struct client *c, int timeout_ms, bool *eof)
-{
-	int64_t end = mono_ms() + timeout_ms;
-	char *nl;
-
-	*eof = false;
-	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int64_t left = end - mono_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return NULL;
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (r <= 0) {
-			*eof = true;
-			return NULL;
-		}
-		c->len += (size_t)r;
-		ck_assert_uint_lt(c->len, sizeof(c->buf));
-	}
-	json_error_t jerr;
-	json_t *v = json_loadb(c->buf, (size_t)(nl - c->buf), 0, &jerr);
-	ck_assert_msg(v != NULL, "the answer is not JSON (%s): %.*s", jerr.text, (int)(nl - c->buf), c->buf);
-	ck_assert_msg(json_is_object(v), "the answer is not an object");
-	c->len -= (size_t)(nl + 1 - c->buf);
-	memmove(c->buf, nl + 1, c->len);
-	return v;
-}
-
-/* Sends line and returns its answer; fails the test without one. */
-static json_t *cl_call(struct client *c, const char *line, int timeout_ms)
-{
-	bool eof;
-	json_t *v;
-
-	cl_sendl(c, line);
-	v = cl_read(c, timeout_ms, &eof);
-	ck_assert_msg(v != NULL, "no answer to %.80s (%s)", line, eof ? "closed" : "timed out");
-	return v;
-}
-
 /* One request on a connection of its own. */
 static json_t *call(const char *line, int timeout_ms)
 {
-	struct client *c = cl_open();
-	json_t *v = cl_call(c, line, timeout_ms);
+	struct t_ctl *c = t_ctl_open(sockpath);
+	json_t *v = t_ctl_call(c, line, timeout_ms);
 
-	cl_close(c);
+	t_ctl_close(c);
 	return v;
 }
 
@@ -284,9 +186,9 @@ static bool listed(const json_t *ans, const char *key, const char *name)
 }
 
 /* Does status, asked on c, say that probe name has a run in flight? */
-static bool probe_running(struct client *c, const char *name)
+static bool probe_running(struct t_ctl *c, const char *name)
 {
-	json_t *st = cl_call(c, "{\"cmd\": \"status\"}", 3000), *p;
+	json_t *st = t_ctl_call(c, "{\"cmd\": \"status\"}", 3000), *p;
 	bool running = false;
 	size_t i;
 
@@ -298,12 +200,12 @@ static bool probe_running(struct client *c, const char *name)
 }
 
 /* Asks status on c until probe name runs; fails the test after 3 s. */
-static void wait_running(struct client *c, const char *name)
+static void wait_running(struct t_ctl *c, const char *name)
 {
-	int64_t end = mono_ms() + 3000;
+	int64_t end = t_mono_ms() + 3000;
 
 	while (!probe_running(c, name))
-		ck_assert_msg(mono_ms() < end, "probe %s never ran", name);
+		ck_assert_msg(t_mono_ms() < end, "probe %s never ran", name);
 }
 
 /* ------------------------------------------------------------------ the database */
@@ -324,24 +226,13 @@ static int64_t runs_of(const char *name, int64_t since_ms, int res)
 		      name, (long long)since_ms, res, res);
 }
 
-/* Pauses before a condition is polled again; false once the deadline (mono_ms) has passed. */
-static bool poll_again(int64_t deadline)
-{
-	struct timespec ts = { 0, 20 * 1000000 };
-
-	if (mono_ms() >= deadline)
-		return false;
-	nanosleep(&ts, NULL);
-	return true;
-}
-
 /* Polls the database until probe name has at least n runs since since_ms (result res, -1: any). */
 static bool wait_runs(const char *name, int64_t since_ms, int res, int64_t n, int timeout_ms)
 {
-	int64_t end = mono_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 
 	while (access(dbpath, F_OK) < 0 || runs_of(name, since_ms, res) < n)
-		if (!poll_again(end))
+		if (!t_poll_again(end))
 			return false;
 	return true;
 }
@@ -377,24 +268,24 @@ START_TEST(malformed_requests_get_errors_and_never_crash)
 	bool eof;
 
 	dmn_start(&d);
-	struct client *c = cl_open();
+	struct t_ctl *c = t_ctl_open(sockpath);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		json_t *ans = cl_call(c, bad[i], 3000);
+		json_t *ans = t_ctl_call(c, bad[i], 3000);
 		ck_assert_msg(json_is_false(json_object_get(ans, "ok")), "%s was accepted", bad[i]);
 		ck_assert_msg(strlen(error_of(ans)) > 0, "no error for %s", bad[i]);
 		json_decref(ans);
 	}
 	/* Binary garbage, NUL bytes included, then a good request on the same connection. */
 	static const char garbage[] = "\x00\x01\x02\xff{\"cmd\x00\": \"status\"}\x7f\x80\n";
-	cl_send(c, garbage, sizeof(garbage) - 1);
-	json_t *ans = cl_read(c, 3000, &eof);
+	t_ctl_send(c, garbage, sizeof(garbage) - 1);
+	json_t *ans = t_ctl_read(c, 3000, &eof);
 	ck_assert_ptr_nonnull(ans);
 	ck_assert(json_is_false(json_object_get(ans, "ok")));
 	json_decref(ans);
-	ans = cl_call(c, "{\"cmd\": \"status\"}", 3000);
+	ans = t_ctl_call(c, "{\"cmd\": \"status\"}", 3000);
 	ck_assert(is_ok(ans));
 	json_decref(ans);
-	cl_close(c);
+	t_ctl_close(c);
 
 	/* A 70 KiB line: an error answer or the connection closed, nothing worse. */
 	size_t big = 70 * 1024;
@@ -402,24 +293,24 @@ START_TEST(malformed_requests_get_errors_and_never_crash)
 	memset(line, 'a', big);
 	line[0] = '{';
 	line[big] = '\n';
-	c = cl_open();
-	cl_send(c, line, 64 * 1024 + 512); /* a write past the limit may fail once the daemon has closed */
+	c = t_ctl_open(sockpath);
+	t_ctl_send(c, line, 64 * 1024 + 512); /* a write past the limit may fail once the daemon has closed */
 	ssize_t w = send(c->fd, line + 64 * 1024 + 512, big + 1 - (64 * 1024 + 512), MSG_NOSIGNAL);
 	(void)w;
-	ans = cl_read(c, 3000, &eof);
+	ans = t_ctl_read(c, 3000, &eof);
 	ck_assert_msg(ans != NULL || eof, "neither an answer nor a close for an oversized line");
 	if (ans != NULL) {
 		ck_assert(json_is_false(json_object_get(ans, "ok")));
 		json_decref(ans);
 	}
-	cl_close(c);
+	t_ctl_close(c);
 	free(line);
 
 	/* A client that connects and leaves, or leaves half a line. */
-	cl_close(cl_open());
-	c = cl_open();
-	cl_send(c, "{\"cmd\": \"sta", 12);
-	cl_close(c);
+	t_ctl_close(t_ctl_open(sockpath));
+	c = t_ctl_open(sockpath);
+	t_ctl_send(c, "{\"cmd\": \"sta", 12);
+	t_ctl_close(c);
 
 	expect_alive();
 	ck_assert_int_eq(kill(d.pid, 0), 0);
@@ -433,51 +324,51 @@ START_TEST(a_last_line_without_newline_is_answered_at_eof)
 	bool eof;
 
 	dmn_start(&d);
-	struct client *c = cl_open();
-	cl_send(c, "{\"cmd\": \"status\"}\n{\"cmd\": \"status\"}", 35);
+	struct t_ctl *c = t_ctl_open(sockpath);
+	t_ctl_send(c, "{\"cmd\": \"status\"}\n{\"cmd\": \"status\"}", 35);
 	ck_assert_int_eq(shutdown(c->fd, SHUT_WR), 0);
 	for (int i = 0; i < 2; i++) {
-		json_t *ans = cl_read(c, 3000, &eof);
+		json_t *ans = t_ctl_read(c, 3000, &eof);
 		ck_assert_msg(ans != NULL, "answer %d missing", i);
 		ck_assert(is_ok(ans));
 		json_decref(ans);
 	}
-	ck_assert_ptr_null(cl_read(c, 3000, &eof));
+	ck_assert_ptr_null(t_ctl_read(c, 3000, &eof));
 	ck_assert(eof);
-	cl_close(c);
+	t_ctl_close(c);
 	dmn_stop(&d);
 }
 END_TEST
 
 START_TEST(connections_past_64_are_refused)
 {
-	struct client *cs[64];
+	struct t_ctl *cs[64];
 	struct t_daemon d;
 	bool eof;
 
 	dmn_start(&d);
 	for (int i = 0; i < 64; i++)
-		cs[i] = cl_open();
+		cs[i] = t_ctl_open(sockpath);
 	/* Each is accepted before the next answer comes: one round trip on the last. */
-	json_t *ans = cl_call(cs[63], "{\"cmd\": \"status\"}", 3000);
+	json_t *ans = t_ctl_call(cs[63], "{\"cmd\": \"status\"}", 3000);
 	ck_assert(is_ok(ans));
 	json_decref(ans);
-	struct client *extra = cl_open();
-	ans = cl_read(extra, 3000, &eof);
+	struct t_ctl *extra = t_ctl_open(sockpath);
+	ans = t_ctl_read(extra, 3000, &eof);
 	ck_assert_ptr_nonnull(ans);
 	ck_assert_str_eq(error_of(ans), "too many connections");
 	json_decref(ans);
-	cl_close(extra);
+	t_ctl_close(extra);
 	for (int i = 0; i < 64; i++)
-		cl_close(cs[i]);
+		t_ctl_close(cs[i]);
 	/* Once the daemon has seen them go, there is room again. */
-	int64_t end = mono_ms() + 3000;
+	int64_t end = t_mono_ms() + 3000;
 	for (bool ok = false; !ok;) {
 		ans = call("{\"cmd\": \"status\"}", 3000);
 		ok = is_ok(ans);
 		ck_assert_msg(ok || strcmp(error_of(ans), "too many connections") == 0, "%s", error_of(ans));
 		json_decref(ans);
-		ck_assert_msg(ok || poll_again(end), "the closed connections still count");
+		ck_assert_msg(ok || t_poll_again(end), "the closed connections still count");
 	}
 	dmn_stop(&d);
 }
@@ -529,7 +420,7 @@ START_TEST(reload_adds_changes_and_removes_probes)
 	health_probe("gamma", "200ms", NULL);
 	health_probe("beta", "200ms", "/status/500");
 	remove_probe("alpha");
-	int64_t t0 = mono_ms();
+	int64_t t0 = t_mono_ms();
 	json_t *ans = call("{\"cmd\": \"reload\"}", 5000);
 	int64_t at = wall_ms();
 	ck_assert_msg(is_ok(ans), "%s", error_of(ans));
@@ -541,7 +432,7 @@ START_TEST(reload_adds_changes_and_removes_probes)
 	ck_assert_int_eq(json_array_size(json_object_get(ans, "restart_needed")), 0);
 	json_decref(ans);
 	/* The new probe runs within a second of the request; the changed one fails as its new URL says. */
-	ck_assert(wait_runs("gamma", at, 0, 1, 1000 - (int)(mono_ms() - t0)));
+	ck_assert(wait_runs("gamma", at, 0, 1, 1000 - (int)(t_mono_ms() - t0)));
 	ck_assert(wait_runs("beta", at, 1, 2, 3000));
 	ck_assert(wait_runs("gamma", at, 0, 4, 3000));
 	/* Rows commit in order: gamma's later runs are in, so every run of alpha is too. None started after. */
@@ -651,11 +542,11 @@ START_TEST(reloads_lose_or_double_no_run)
 	dmn_start(&d);
 	ck_assert(wait_runs("alpha", 0, 0, 2, 3000));
 	int64_t from = wall_ms();
-	struct client *c = cl_open();
+	struct t_ctl *c = t_ctl_open(sockpath);
 	for (int i = 0; i < 10; i++) {
 		if (i % 2 == 1)
 			health_probe("other", i % 4 == 1 ? "300ms" : "200ms", i % 4 == 1 ? "/status/200" : NULL);
-		json_t *ans = cl_call(c, "{\"cmd\": \"reload\"}", 5000);
+		json_t *ans = t_ctl_call(c, "{\"cmd\": \"reload\"}", 5000);
 		ck_assert_msg(is_ok(ans), "%s", error_of(ans));
 		ck_assert(listed(ans, "unchanged", "alpha"));
 		ck_assert(listed(ans, i % 2 ? "changed" : "unchanged", "other"));
@@ -663,7 +554,7 @@ START_TEST(reloads_lose_or_double_no_run)
 		/* Paced by alpha's runs, about one reload per run. */
 		t_daemon_expect(&d, "probe alpha ok in", 3 + i, 3000);
 	}
-	cl_close(c);
+	t_ctl_close(c);
 	int64_t to = wall_ms();
 	dmn_stop(&d);
 
@@ -689,21 +580,21 @@ END_TEST
 /* Each requester is answered by a load that started after its request: it sees what was written before it asked. */
 START_TEST(a_reload_asked_during_another_sees_what_came_before_it)
 {
-	struct client *a, *b;
+	struct t_ctl *a, *b;
 	struct t_daemon d;
 	char name[32];
 	bool eof;
 
 	dmn_start(&d);
-	a = cl_open();
-	b = cl_open();
+	a = t_ctl_open(sockpath);
+	b = t_ctl_open(sockpath);
 	for (int i = 0; i < 5; i++) {
-		cl_sendl(a, "{\"cmd\": \"reload\"}");
+		t_ctl_sendl(a, "{\"cmd\": \"reload\"}");
 		/* Likely while a's load runs: b must not get a's answer, which may predate the file. */
 		snprintf(name, sizeof(name), "co%d", i);
 		health_probe(name, "1s", NULL);
-		cl_sendl(b, "{\"cmd\": \"reload\"}");
-		json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
+		t_ctl_sendl(b, "{\"cmd\": \"reload\"}");
+		json_t *ra = t_ctl_read(a, 5000, &eof), *rb = t_ctl_read(b, 5000, &eof);
 		ck_assert_ptr_nonnull(ra);
 		ck_assert_ptr_nonnull(rb);
 		ck_assert(is_ok(ra) && is_ok(rb));
@@ -712,8 +603,8 @@ START_TEST(a_reload_asked_during_another_sees_what_came_before_it)
 		json_decref(ra);
 		json_decref(rb);
 	}
-	cl_close(a);
-	cl_close(b);
+	t_ctl_close(a);
+	t_ctl_close(b);
 	dmn_stop(&d);
 }
 END_TEST
@@ -727,10 +618,10 @@ static int64_t incidents_of(const char *name, bool open_only)
 
 static bool wait_incidents(const char *name, bool open_only, int64_t n, int timeout_ms)
 {
-	int64_t end = mono_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 
 	while (incidents_of(name, open_only) != n)
-		if (!poll_again(end))
+		if (!t_poll_again(end))
 			return false;
 	return true;
 }
@@ -782,19 +673,19 @@ START_TEST(a_changed_or_returning_probe_keeps_its_incident)
 END_TEST
 
 /* a asks for a run of the paused probe "slow" (answered when it ends); returns once b sees it in flight. */
-static void start_slow_run(struct client *a, struct client *b)
+static void start_slow_run(struct t_ctl *a, struct t_ctl *b)
 {
-	cl_sendl(a, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	t_ctl_sendl(a, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
 	wait_running(b, "slow");
 }
 
 /* b asks for a run of "slow" too: both are answered with a's run, b's "joined". Returns its started_ms. Closes both. */
-static int64_t expect_joined(struct client *a, struct client *b)
+static int64_t expect_joined(struct t_ctl *a, struct t_ctl *b)
 {
 	bool eof;
 
-	cl_sendl(b, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
-	json_t *ra = cl_read(a, 5000, &eof), *rb = cl_read(b, 5000, &eof);
+	t_ctl_sendl(b, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+	json_t *ra = t_ctl_read(a, 5000, &eof), *rb = t_ctl_read(b, 5000, &eof);
 	ck_assert_ptr_nonnull(ra);
 	ck_assert_ptr_nonnull(rb);
 	ck_assert(is_ok(ra) && is_ok(rb));
@@ -804,8 +695,8 @@ static int64_t expect_joined(struct client *a, struct client *b)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rb, "result"), "started_ms")), started);
 	json_decref(ra);
 	json_decref(rb);
-	cl_close(a);
-	cl_close(b);
+	t_ctl_close(a);
+	t_ctl_close(b);
 	return started;
 }
 
@@ -825,7 +716,7 @@ START_TEST(a_probe_added_back_waits_for_its_last_run)
 
 	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/1500\" }\n", port);
 	dmn_start(&d);
-	struct client *a = cl_open(), *b = cl_open();
+	struct t_ctl *a = t_ctl_open(sockpath), *b = t_ctl_open(sockpath);
 	start_slow_run(a, b);
 	remove_probe("slow");
 	reload_expecting("removed", "slow");
@@ -914,7 +805,7 @@ START_TEST(run_now_joins_a_run_in_flight)
 
 	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/700\" }\n", port);
 	dmn_start(&d);
-	struct client *a = cl_open(), *b = cl_open();
+	struct t_ctl *a = t_ctl_open(sockpath), *b = t_ctl_open(sockpath);
 	/* The run is in flight once status says so; then b joins it. */
 	start_slow_run(a, b);
 	expect_joined(a, b);
@@ -932,10 +823,10 @@ START_TEST(a_client_leaving_mid_run_now_breaks_nothing)
 	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/500\" }\n", port);
 	dmn_start(&d);
 	for (int i = 0; i < 3; i++) {
-		struct client *c = cl_open();
-		cl_sendl(c, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
-		cl_sendl(c, "{\"cmd\": \"status\"}"); /* queued behind the run, never read */
-		cl_close(c);
+		struct t_ctl *c = t_ctl_open(sockpath);
+		t_ctl_sendl(c, "{\"cmd\": \"run-now\", \"probe\": \"slow\"}");
+		t_ctl_sendl(c, "{\"cmd\": \"status\"}"); /* queued behind the run, never read */
+		t_ctl_close(c);
 	}
 	/* The runs end and are recorded (the later requests may have joined the first run). */
 	ck_assert(wait_runs("slow", 0, 0, 1, 3000));
@@ -1014,31 +905,31 @@ START_TEST(stopping_with_a_reload_in_flight_answers_it_and_ignores_sighup)
 	dmn_start(&d);
 	write_probe("gated", "{ \"url\": \"http://127.0.0.1:%d/health\", \"headers\": { \"X-Token\": \"${file:%s}\" } }\n",
 		    port, fifo);
-	struct client *idle = cl_open(), *a = cl_open();
-	cl_sendl(a, "{\"cmd\": \"reload\"}");
+	struct t_ctl *idle = t_ctl_open(sockpath), *a = t_ctl_open(sockpath);
+	t_ctl_sendl(a, "{\"cmd\": \"reload\"}");
 	/* Opening the writing end succeeds once the load holds the reading end: it then waits for the token. */
-	int64_t end = mono_ms() + 3000;
+	int64_t end = t_mono_ms() + 3000;
 	while ((w = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		ck_assert_int_eq(errno, ENXIO);
-		ck_assert_msg(poll_again(end), "the reload never opened %s", fifo);
+		ck_assert_msg(t_poll_again(end), "the reload never opened %s", fifo);
 	}
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 	/* The idle connection closes when the daemon has wound down, its signal watchers closed too. */
-	ck_assert_ptr_null(cl_read(idle, 5000, &eof));
+	ck_assert_ptr_null(t_ctl_read(idle, 5000, &eof));
 	ck_assert(eof);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	/* Had the SIGHUP killed it, this write would raise SIGPIPE: the answer below says what went wrong instead. */
 	signal(SIGPIPE, SIG_IGN);
 	ssize_t wrote = write(w, token, sizeof(token) - 1);
 	close(w);
-	json_t *ans = cl_read(a, 5000, &eof);
+	json_t *ans = t_ctl_read(a, 5000, &eof);
 	ck_assert_msg(ans != NULL, "the pending reload got no answer (%s; token %s)", eof ? "closed" : "timed out",
 		      wrote > 0 ? "written" : strerror(errno));
 	ck_assert(json_is_false(json_object_get(ans, "ok")));
 	ck_assert_str_eq(error_of(ans), "canary is stopping");
 	json_decref(ans);
-	cl_close(idle);
-	cl_close(a);
+	t_ctl_close(idle);
+	t_ctl_close(a);
 	dmn_exited(&d);
 }
 END_TEST
@@ -1057,27 +948,27 @@ START_TEST(stopping_lets_runs_finish_and_refuses_new_work)
 
 	write_probe("slow", "{ \"paused\": true, \"url\": \"http://127.0.0.1:%d/delay/1000\" }\n", port);
 	dmn_start(&d);
-	struct client *a = cl_open(), *b = cl_open();
+	struct t_ctl *a = t_ctl_open(sockpath), *b = t_ctl_open(sockpath);
 	start_slow_run(a, b);
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 	t_daemon_expect(&d, "letting runs in flight finish", 1, 3000);
 	ck_assert_int_ne(access(sockpath, F_OK), 0);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		json_t *ans = cl_call(b, refused[i], 3000);
+		json_t *ans = t_ctl_call(b, refused[i], 3000);
 		ck_assert_str_eq(error_of(ans), "canary is stopping");
 		json_decref(ans);
 	}
-	json_t *ans = cl_call(b, "{\"cmd\": \"status\"}", 3000);
+	json_t *ans = t_ctl_call(b, "{\"cmd\": \"status\"}", 3000);
 	ck_assert(is_ok(ans));
 	json_decref(ans);
-	ans = cl_read(a, 5000, &eof);
+	ans = t_ctl_read(a, 5000, &eof);
 	ck_assert_msg(ans != NULL && is_ok(ans), "the run in flight was not answered");
 	ck_assert(json_is_true(json_object_get(json_object_get(ans, "result"), "ok")));
 	json_decref(ans);
-	ck_assert_ptr_null(cl_read(b, 5000, &eof));
+	ck_assert_ptr_null(t_ctl_read(b, 5000, &eof));
 	ck_assert(eof);
-	cl_close(a);
-	cl_close(b);
+	t_ctl_close(a);
+	t_ctl_close(b);
 	dmn_exited(&d);
 }
 END_TEST

@@ -1,5 +1,6 @@
 /* check_faults_daemon.c - the daemon under faults: a locked or read-only database, kill -9, a channel down, SIGHUP storms, malformed input. */
 #include "tests/alertfx.h"
+#include "tests/ctlclient.h"
 #include "tests/tests.h"
 
 #include <errno.h>
@@ -26,31 +27,12 @@ static int api_port, rx_port;
 static char *dir;
 static char cfgpath[4096], dbpath[4096], sockpath[4096];
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A pause between two polls of a condition; false once deadline (mono_ms) has passed. */
-static bool poll_again(int64_t deadline)
-{
-	struct timespec ts = { 0, 20 * 1000000 };
-
-	if (mono_ms() >= deadline)
-		return false;
-	nanosleep(&ts, NULL);
-	return true;
 }
 
 static void start_servers(void)
@@ -228,13 +210,13 @@ static int64_t dbq(const char *fmt, ...)
 /* Polls until the query's integer reaches at least want; false after timeout_ms. */
 static bool wait_dbq_ge(const char *sql, int64_t want, int timeout_ms)
 {
-	int64_t end = mono_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 
 	/* The file may be there before its tables: the daemon creates both as it starts. */
 	while (access(dbpath, F_OK) < 0 ||
 	       t_db_file_int(dbpath, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'") == 0 ||
 	       t_db_file_int(dbpath, sql) < want)
-		if (!poll_again(end))
+		if (!t_poll_again(end))
 			return false;
 	return true;
 }
@@ -335,9 +317,9 @@ START_TEST(a_locked_database_delays_writes_but_loses_nothing)
 	char sql[256];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id WHERE p.name = "
 		 "'ok0' AND r.started_ms BETWEEN %lld AND %lld", (long long)from, (long long)to);
-	int64_t released = mono_ms();
+	int64_t released = t_mono_ms();
 	ck_assert(wait_dbq_ge(sql, (to - from) / 200 - 1, 5000));
-	released = mono_ms() - released;
+	released = t_mono_ms() - released;
 
 	dmn_drain(&d, 500);
 	char *log = dmn_finish(&d, 15000);
@@ -480,11 +462,11 @@ START_TEST(kill9_five_times_under_load_loses_and_doubles_nothing)
 	http_probe("flip", "100ms", "/health");
 	dmn_start(&d, false, NULL);
 	/* Wait for the last events and their deliveries: the flip resolved, nothing left to deliver. */
-	int64_t end = mono_ms() + 15000;
+	int64_t end = t_mono_ms() + 15000;
 	while (dbq("SELECT count(*) FROM incidents i JOIN probes p ON p.id = i.probe_id WHERE p.name = 'flip' "
 		   "AND i.resolved_ms IS NULL") != 0 ||
 	       dbq("SELECT count(*) FROM outbox WHERE state <> 1") != 0) {
-		ck_assert_msg(mono_ms() < end, "the outbox never emptied: %lld pending",
+		ck_assert_msg(t_mono_ms() < end, "the outbox never emptied: %lld pending",
 			      (long long)dbq("SELECT count(*) FROM outbox WHERE state <> 1"));
 		dmn_drain(&d, 20);
 	}
@@ -514,11 +496,11 @@ END_TEST
 /* Waits until flip has (open) or has not an open incident. */
 static void wait_flip_open(bool open)
 {
-	int64_t end = mono_ms() + 8000;
+	int64_t end = t_mono_ms() + 8000;
 
 	while (dbq("SELECT count(*) FROM incidents i JOIN probes p ON p.id = i.probe_id WHERE p.name = 'flip' AND "
 		   "i.resolved_ms IS NULL") != (open ? 1 : 0))
-		ck_assert_msg(poll_again(end), "flip never %s", open ? "opened" : "resolved");
+		ck_assert_msg(t_poll_again(end), "flip never %s", open ? "opened" : "resolved");
 }
 
 /*
@@ -536,7 +518,7 @@ START_TEST(a_channel_down_two_minutes_then_back_gets_every_event_in_order_once)
 	http_probe("ok0", "200ms", "/health");
 	ck_assert_int_eq(t_alertfx_script(rx_port, "{\"route\":\"hook\",\"responses\":[{\"status\":503,\"count\":9999}]}"),
 			 200);
-	int64_t down = mono_ms();
+	int64_t down = t_mono_ms();
 	dmn_start(&d, false, NULL);
 	dmn_expect(&d, "running 2 probes", 1, 5000);
 	wait_flip_open(true);
@@ -549,8 +531,8 @@ START_TEST(a_channel_down_two_minutes_then_back_gets_every_event_in_order_once)
 	int64_t events = dbq("SELECT count(*) FROM events");
 	ck_assert_int_ge(events, 5);
 	/* Down for two minutes: read the log meanwhile, and nothing gets through. */
-	while (mono_ms() < down + 120000)
-		dmn_drain(&d, (int)(down + 120000 - mono_ms()));
+	while (t_mono_ms() < down + 120000)
+		dmn_drain(&d, (int)(down + 120000 - t_mono_ms()));
 	json_t *hook = t_alertfx_log(rx_port, "hook");
 	size_t attempts = json_array_size(hook);
 	ck_assert_uint_ge(attempts, 1);
@@ -559,14 +541,14 @@ START_TEST(a_channel_down_two_minutes_then_back_gets_every_event_in_order_once)
 	json_decref(hook);
 	/* Back: the script and the log cleared, every answer is a 200. */
 	ck_assert_int_eq(t_alertfx_reset(rx_port), 200);
-	int64_t back = mono_ms(), end = back + 200000;
+	int64_t back = t_mono_ms(), end = back + 200000;
 	int64_t delivered = 0;
 	while ((delivered = dbq("SELECT count(*) FROM outbox WHERE state = 1")) < events) {
-		ck_assert_msg(mono_ms() < end, "%lld of %lld events delivered %lld s after the channel came back",
-			      (long long)delivered, (long long)events, (long long)(mono_ms() - back) / 1000);
+		ck_assert_msg(t_mono_ms() < end, "%lld of %lld events delivered %lld s after the channel came back",
+			      (long long)delivered, (long long)events, (long long)(t_mono_ms() - back) / 1000);
 		dmn_drain(&d, 500);
 	}
-	int64_t took = mono_ms() - back;
+	int64_t took = t_mono_ms() - back;
 	dmn_drain(&d, 1500);
 	free(dmn_finish(&d, 15000));
 	ck_assert_int_eq(dbq("SELECT count(*) FROM events"), events);
@@ -574,7 +556,7 @@ START_TEST(a_channel_down_two_minutes_then_back_gets_every_event_in_order_once)
 	expect_each_event_once(true);
 	fprintf(stderr, "faults_daemon: channel down 120 s: %zu attempts failed, %lld events, all delivered %.1f s "
 		"after it came back (%.1f s in all)\n", attempts, (long long)events, (double)took / 1000.0,
-		(double)(mono_ms() - down) / 1000.0);
+		(double)(t_mono_ms() - down) / 1000.0);
 }
 END_TEST
 
@@ -640,75 +622,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ malformed control requests */
 
-struct client {
-	int fd;
-	char buf[256 * 1024];
-	size_t len;
-};
-
-static struct client *cl_open(void)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct client *c = calloc(1, sizeof(*c));
-	int64_t end = mono_ms() + 2000;
-
-	ck_assert_ptr_nonnull(c);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(c->fd, 0);
-	ck_assert_uint_lt(strlen(sockpath), sizeof(a.sun_path));
-	memcpy(a.sun_path, sockpath, strlen(sockpath) + 1);
-	while (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) && poll_again(end), "connect %s: %s",
-			      sockpath, strerror(errno));
-	return c;
-}
-
-static void cl_close(struct client *c)
-{
-	close(c->fd);
-	free(c);
-}
-
-/* Sends len bytes; false when the daemon closed the connection. */
-static bool cl_send(struct client *c, const char *data, size_t len)
-{
-	for (size_t off = 0; off < len;) {
-		ssize_t w = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
-			return false;
-		ck_assert_msg(w > 0, "write: %s", strerror(errno));
-		off += (size_t)w;
-	}
-	return true;
-}
-
-/* The next answer line as JSON; NULL when the connection ended (*eof) or timeout_ms passed. */
-static json_t *cl_read(struct client *c, int timeout_ms, bool *eof)
-{
-	int64_t end = mono_ms() + timeout_ms;
-	char *nl;
-
-	*eof = false;
-	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int64_t left = end - mono_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return NULL;
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (r <= 0) {
-			*eof = true;
-			return NULL;
-		}
-		c->len += (size_t)r;
-		ck_assert_uint_lt(c->len, sizeof(c->buf));
-	}
-	json_error_t jerr;
-	json_t *v = json_loadb(c->buf, (size_t)(nl - c->buf), 0, &jerr);
-	ck_assert_msg(json_is_object(v), "the answer is not a JSON object: %.*s", (int)(nl - c->buf), c->buf);
-	c->len -= (size_t)(nl + 1 - c->buf);
-	memmove(c->buf, nl + 1, c->len);
-	return v;
-}
 
 /* A small deterministic PRNG (xorshift32): the same garbage on every run. */
 static uint32_t rnd_state;
@@ -805,7 +718,7 @@ START_TEST(a_thousand_malformed_requests_get_errors)
 {
 	static char line[80 * 1024];
 	struct t_daemon d;
-	struct client *c = NULL;
+	struct t_ctl *c = NULL;
 	bool eof;
 	int closed = 0;
 
@@ -815,7 +728,7 @@ START_TEST(a_thousand_malformed_requests_get_errors)
 	rnd_state = 2463534242u;
 	for (int i = 0; i < 1000; i++) {
 		if (c == NULL)
-			c = cl_open();
+			c = t_ctl_open(sockpath);
 		size_t len;
 		if (i % 97 == 96) { /* past the 64 KiB a line may hold */
 			len = 65 * 1024 + rnd() % 8192;
@@ -824,12 +737,12 @@ START_TEST(a_thousand_malformed_requests_get_errors)
 			len = bad_request(i, line, sizeof(line) - 1);
 		}
 		line[len++] = '\n';
-		json_t *ans = cl_send(c, line, len) ? cl_read(c, 3000, &eof) : (eof = true, NULL);
+		json_t *ans = t_ctl_send(c, line, len) ? t_ctl_read(c, 3000, &eof) : (eof = true, NULL);
 		if (ans == NULL) {
 			ck_assert_msg(eof && len > 64 * 1024, "request %d (%zu bytes): %s", i, len,
 				      eof ? "connection closed" : "no answer");
 			closed++;
-			cl_close(c);
+			t_ctl_close(c);
 			c = NULL;
 			continue;
 		}
@@ -840,29 +753,29 @@ START_TEST(a_thousand_malformed_requests_get_errors)
 		json_decref(ans);
 		/* An oversized line is answered, then its connection closed. */
 		if (len > 64 * 1024) {
-			cl_close(c);
+			t_ctl_close(c);
 			c = NULL;
 			continue;
 		}
 		/* A fresh connection every 100 requests, and a good request on it. */
 		if (i % 100 == 99) {
-			ck_assert(cl_send(c, "{\"cmd\": \"status\"}\n", 18));
-			ans = cl_read(c, 3000, &eof);
+			ck_assert(t_ctl_send(c, "{\"cmd\": \"status\"}\n", 18));
+			ans = t_ctl_read(c, 3000, &eof);
 			ck_assert_msg(ans != NULL && json_is_true(json_object_get(ans, "ok")), "status after %d", i);
 			json_decref(ans);
-			cl_close(c);
+			t_ctl_close(c);
 			c = NULL;
 		}
 	}
 	if (c != NULL)
-		cl_close(c);
+		t_ctl_close(c);
 	ck_assert_int_eq(kill(d.pid, 0), 0);
-	c = cl_open();
-	ck_assert(cl_send(c, "{\"cmd\": \"status\"}\n", 18));
-	json_t *ans = cl_read(c, 3000, &eof);
+	c = t_ctl_open(sockpath);
+	ck_assert(t_ctl_send(c, "{\"cmd\": \"status\"}\n", 18));
+	json_t *ans = t_ctl_read(c, 3000, &eof);
 	ck_assert(ans != NULL && json_is_true(json_object_get(ans, "ok")));
 	json_decref(ans);
-	cl_close(c);
+	t_ctl_close(c);
 	free(dmn_finish(&d, 15000));
 	fprintf(stderr, "faults_daemon: 1000 malformed requests: %d oversized ones closed before an answer\n", closed);
 }
@@ -935,27 +848,27 @@ START_TEST(a_thousand_malformed_probe_files_are_each_reported)
 	for (int i = 0; i < 1000; i++)
 		write_bad_probe(i);
 
-	struct client *c = cl_open();
-	ck_assert(cl_send(c, "{\"cmd\": \"reload\"}\n", 18));
-	int64_t t0 = mono_ms();
+	struct t_ctl *c = t_ctl_open(sockpath);
+	ck_assert(t_ctl_send(c, "{\"cmd\": \"reload\"}\n", 18));
+	int64_t t0 = t_mono_ms();
 	json_t *ans = NULL;
 	/* The daemon logs each diagnostic too: its log is read meanwhile, or it would stall on a full pipe. */
-	while (ans == NULL && !eof && mono_ms() < t0 + 30000) {
+	while (ans == NULL && !eof && t_mono_ms() < t0 + 30000) {
 		dmn_drain(&d, 20);
-		ans = cl_read(c, 20, &eof);
+		ans = t_ctl_read(c, 20, &eof);
 	}
-	int64_t reload_ms = mono_ms() - t0;
+	int64_t reload_ms = t_mono_ms() - t0;
 	ck_assert_msg(ans != NULL, "no answer to the reload");
 	ck_assert(json_is_false(json_object_get(ans, "ok")));
 	size_t ndiag = json_array_size(json_object_get(ans, "diagnostics"));
 	ck_assert_uint_ge(ndiag, 1);
 	json_decref(ans);
-	ck_assert(cl_send(c, "{\"cmd\": \"status\"}\n", 18));
-	ans = cl_read(c, 3000, &eof);
+	ck_assert(t_ctl_send(c, "{\"cmd\": \"status\"}\n", 18));
+	ans = t_ctl_read(c, 3000, &eof);
 	ck_assert(ans != NULL && json_is_true(json_object_get(ans, "ok")));
 	ck_assert_int_eq(json_array_size(json_object_get(ans, "probes")), 1);
 	json_decref(ans);
-	cl_close(c);
+	t_ctl_close(c);
 	dmn_expect(&d, "still running the previous config", 1, 3000);
 
 	int st = t_canary_run(&out, &err, "config", "check", "-c", cfgpath, NULL);

@@ -30,14 +30,6 @@ static struct {
 	size_t n;
 } ns = { .fd = -1 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Binds a datagram socket at path, or at the abstract name when abstract. Returns the fd. */
 static int bind_dgram(const char *name, bool abstract)
 {
@@ -68,7 +60,7 @@ static bool recv_one(int timeout_ms)
 	ns.msg = realloc(ns.msg, (ns.n + 1) * sizeof(*ns.msg));
 	ns.at_ms = realloc(ns.at_ms, (ns.n + 1) * sizeof(*ns.at_ms));
 	ns.msg[ns.n] = strdup(buf);
-	ns.at_ms[ns.n++] = now_ms();
+	ns.at_ms[ns.n++] = t_mono_ms();
 	return true;
 }
 
@@ -93,11 +85,11 @@ static bool has_line(const char *msg, const char *want)
 /* The index of the first datagram at or after from with line want, waiting up to timeout_ms; -1 if none. */
 static ssize_t wait_for(size_t from, const char *want, int timeout_ms)
 {
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 
 	for (size_t i = from;; i++) {
 		while (i >= ns.n)
-			if (!recv_one((int)(end - now_ms())))
+			if (!recv_one((int)(end - t_mono_ms())))
 				return -1;
 		if (has_line(ns.msg[i], want))
 			return (ssize_t)i;
@@ -193,7 +185,7 @@ START_TEST(notify_to_an_abstract_socket)
 {
 	char name[64], env[80];
 
-	snprintf(name, sizeof(name), "canary-check-notify-%ld-%ld", (long)getpid(), (long)now_ms());
+	snprintf(name, sizeof(name), "canary-check-notify-%ld-%ld", (long)getpid(), (long)t_mono_ms());
 	snprintf(env, sizeof(env), "@%s", name);
 	close(ns.fd);
 	ns.fd = bind_dgram(name, true);
@@ -396,9 +388,9 @@ START_TEST(ready_status_and_stopping)
 {
 	spawn_daemon(NULL);
 	size_t ready = wait_ready();
-	int64_t end = now_ms() + 3000;
+	int64_t end = t_mono_ms() + 3000;
 
-	while (!status_counts_one_probe(0) && recv_one((int)(end - now_ms())))
+	while (!status_counts_one_probe(0) && recv_one((int)(end - t_mono_ms())))
 		;
 	ck_assert_msg(status_counts_one_probe(0), "no STATUS= line says \"1 probe\"\n%s", transcript());
 	/* Without WATCHDOG_USEC there is no ping: wait longer than a short interval would take. */
@@ -416,7 +408,7 @@ START_TEST(watchdog_pings_at_half_the_interval)
 	int64_t from = ns.at_ms[ready], end = from + 1000;
 
 	/* At half of 200 ms that is about ten a second: three is the least a working timer gives. */
-	while (now_ms() < end && recv_one((int)(end - now_ms())))
+	while (t_mono_ms() < end && recv_one((int)(end - t_mono_ms())))
 		;
 	int pings = count_before(0, "WATCHDOG=1", end);
 	ck_assert_msg(pings >= 3, "%d WATCHDOG=1 in the second after READY=1\n%s", pings, transcript());

@@ -146,12 +146,22 @@ void t_kill(pid_t pid)
 		waitpid(pid, NULL, 0);
 }
 
-static int64_t now_ms(void)
+int64_t t_mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool t_poll_again(int64_t deadline)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	if (t_mono_ms() >= deadline)
+		return false;
+	nanosleep(&ts, NULL);
+	return true;
 }
 
 /* Appends what fd has to *acc; returns bytes read, 0 at EOF, -1 on error. */
@@ -181,10 +191,10 @@ static int count_of(const char *hay, const char *needle)
 bool t_read_until(int fd, const char *needle, int count, int timeout_ms, char **acc)
 {
 	size_t len = *acc ? strlen(*acc) : 0;
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 
 	while (count_of(*acc, needle) < count) {
-		int64_t left = end - now_ms();
+		int64_t left = end - t_mono_ms();
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			return false;
@@ -199,7 +209,7 @@ int t_run(char *const argv[], char *const envp_extra[], char **out, char **err, 
 	int ofd, efd;
 	size_t olen = 0, elen = 0;
 	pid_t pid = t_spawn(argv, envp_extra, &ofd, &efd);
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = t_mono_ms() + timeout_ms;
 	bool oopen = true, eopen = true;
 
 	*out = calloc(1, 1);
@@ -207,7 +217,7 @@ int t_run(char *const argv[], char *const envp_extra[], char **out, char **err, 
 	while (oopen || eopen) {
 		struct pollfd p[2] = { { .fd = oopen ? ofd : -1, .events = POLLIN },
 				       { .fd = eopen ? efd : -1, .events = POLLIN } };
-		int64_t left = end - now_ms();
+		int64_t left = end - t_mono_ms();
 		if (left <= 0 || poll(p, 2, (int)left) <= 0)
 			break;
 		if (p[0].revents && drain(ofd, out, &olen) <= 0)
@@ -217,7 +227,7 @@ int t_run(char *const argv[], char *const envp_extra[], char **out, char **err, 
 	}
 	close(ofd);
 	close(efd);
-	int64_t left = end - now_ms();
+	int64_t left = end - t_mono_ms();
 	int status = t_wait(pid, left > 0 ? (int)left : 0);
 	if (status < 0)
 		t_kill(pid);

@@ -34,6 +34,11 @@ Suite *store_retention_suite(void); /* check_store_retention.c: retention, annot
 #include <sqlite3.h>
 #include <sys/types.h>
 
+/* CLOCK_MONOTONIC in ms, for deadlines. */
+int64_t t_mono_ms(void);
+/* Pauses 20 ms before a condition is polled again; false once deadline (t_mono_ms) has passed. */
+bool t_poll_again(int64_t deadline);
+
 /* A new temp directory (owned string); t_rmrf removes it and everything in it. */
 char *t_tmpdir(void);
 void t_rmrf(const char *path);
