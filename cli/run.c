@@ -8,8 +8,9 @@
 static const char usage_text[] =
 	"usage: canary run [-c CONFIG] [--log-level LEVEL] [-v]\n\n"
 	"Runs every probe on its schedule and records each run, until SIGTERM or SIGINT\n"
-	"(in-flight runs get up to 5 s to finish; every result is written before exit).\n"
-	"Refuses to start on an invalid config.\n\n"
+	"(in-flight runs get up to 4.5 s to finish; every result is written before exit).\n"
+	"SIGHUP reloads the config (as the control socket's reload does). Refuses to start\n"
+	"on an invalid config, or when another canary answers on the control socket.\n\n"
 	"  -c, --config FILE      the main config file\n"
 	"      --log-level LEVEL  debug, info (default), notice, warning or error\n"
 	"  -v, --verbose          the same as --log-level debug: one line per run\n";
