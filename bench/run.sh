@@ -226,7 +226,7 @@ pct() {
 # rate, lag percentiles and on-time share (of the ok probes' runs after the
 # warm-up), CPU, RSS, the delay probes' latency, and the accounting of runs
 # (the daemon's own "stopped after N runs (M skipped)" against the rows, and
-# gaps in each probe's sequence of starts).
+# gaps or doubles in each probe's sequence of scheduled starts, started_ms - lag_us).
 #
 scenario() {
 	local name=$1 nok=$2 every=$3 ndelay=$4 secs=$5
@@ -268,7 +268,7 @@ scenario() {
 		--argjson rows_done "$(q "SELECT count(*) FROM runs WHERE result < 2")" \
 		--argjson rows_skipped "$(q "SELECT count(*) FROM runs WHERE result = 2")" \
 		--argjson step_rows "$(q "SELECT count(*) FROM steps")" \
-		--argjson gaps "$(q "SELECT coalesce(sum(max(0, e - c)), 0) FROM (SELECT CAST(round((max(started_ms) - min(started_ms)) * 1.0 / $every_ms) AS INTEGER) + 1 AS e, count(*) AS c FROM runs GROUP BY probe_id)")" \
+		--argjson gaps "$(q "SELECT coalesce(sum(abs(e - c)), 0) FROM (SELECT CAST(round((max(t) - min(t)) * 1.0 / $every_ms) AS INTEGER) + 1 AS e, count(*) AS c FROM (SELECT probe_id, started_ms - lag_us / 1000 AS t FROM runs) GROUP BY probe_id)")" \
 		--argjson window_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }')" \
 		--argjson w_runs "$(q "SELECT count(*) FROM runs r JOIN probes p ON p.id = r.probe_id WHERE $w AND $ok")" \
 		--argjson w_all "$(q "SELECT count(*) FROM runs r WHERE $w")" \
@@ -285,7 +285,7 @@ scenario() {
 		--argjson dmax "$(q "SELECT coalesce(max(s.total_us), 0) FROM runs r JOIN probes p ON p.id = r.probe_id JOIN steps s ON s.run_id = r.id WHERE $w AND $dl AND r.result < 2")" \
 		--argjson store_bytes "$(q "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('runs', 'steps', 'runs_by_probe')")" \
 		--argjson file_bytes "$(stat -c %s "$DB")" \
-		--argjson dropped "$(grep -c 'storage is behind' "$dir/canary.log")" \
+		--argjson dropped "$(grep -o 'storage is behind: [0-9]*' "$dir/canary.log" | awk '{ s += $NF } END { print s + 0 }')" \
 		'def n: if . == "" or . == null then 0 else . end;
 		{scenario: $name, ok_probes: $nok, delay_probes: $ndelay, every_s: $every, seconds: $secs,
 		 load_before: $load, exit_status: $exit,

@@ -45,8 +45,20 @@ struct daemon__entry {
 	int64_t failing;             /* consecutive failed runs, for log lines on changes */
 	struct daemon__pending *waiters; /* run-now requests answered when the run in flight ends */
 	struct daemon__pending *starter; /* the one of them that started it, or NULL */
+	uint64_t skipping;           /* runs skipped in a row while the last one went on */
 	bool retired;                /* removed by a reload */
 	bool timer_closed;
+};
+
+/*
+ * A condition logged at most once per DAEMON__SUMMARY_NS: the first time at
+ * once, then the count of what happened since. Each occurrence still has its
+ * own debug line; these keep an overloaded daemon from flooding the journal.
+ */
+#define DAEMON__SUMMARY_NS (10 * 1000000000ull)
+struct daemon__summary {
+	uint64_t logged_ns; /* when last logged; 0: never */
+	uint64_t n;         /* occurrences since */
 };
 
 struct daemon__sched {
@@ -56,11 +68,14 @@ struct daemon__sched {
 	struct alert_service *alerts; /* borrowed; may be NULL */
 	struct daemon__entry **entries; /* sorted by name; retired ones too, until freed */
 	size_t nentries, cap;
+	size_t nretired;             /* of entries, the retired ones */
 	int open_timers;
 	bool stopping, closing;
 	void (*idle_cb)(struct daemon__sched *s); /* called when stopping and no run is left */
 	void (*close_cb)(struct daemon__sched *s);
 	uint64_t runs, skipped;
+	struct daemon__summary behind;  /* runs skipped because the daemon fell behind */
+	struct daemon__summary dropped; /* results storage had no room for */
 };
 
 /* Schedules every probe of probes (each borrowed; a reference is taken) but the paused. Returns 0 or a negative error. */

@@ -14,6 +14,14 @@
  * Clock values (ns since boot) plus two of these still fit in 64 bits.
  */
 #define EVERY_MAX_MS ((1ull << 62) / NS_PER_MS)
+/*
+ * Phases are multiples of this: probes due together start in one turn of the
+ * loop instead of a wake-up each, which at a thousand runs a second is a
+ * tenth of the CPU. The start lag is measured from the slot, so it stays exact.
+ */
+#define PHASE_QUANTUM_MS 10ull
+#define SKIP_OVERLAP "the previous run was still going"
+#define SKIP_BEHIND "the daemon fell behind its schedule"
 
 /* def's interval in ns, saturated at EVERY_MAX_MS. */
 static uint64_t every_ns(const struct probe_def *def)
@@ -26,11 +34,37 @@ static uint64_t every_ns(const struct probe_def *def)
 /* A stable phase per name: restarts keep each probe's slot, and probes don't all fire at once. */
 static uint64_t phase_ns(const struct probe_def *def)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull, every_ms = every_ns(def) / NS_PER_MS;
 
 	for (const char *c = def->name; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
-	return (h % (every_ns(def) / NS_PER_MS)) * NS_PER_MS;
+	if (every_ms < PHASE_QUANTUM_MS)
+		return (h % every_ms) * NS_PER_MS;
+	return (h % (every_ms / PHASE_QUANTUM_MS)) * PHASE_QUANTUM_MS * NS_PER_MS;
+}
+
+/* Counts k occurrences of sum's condition; true when they are to be logged, with *n the count since the last time. */
+static bool summary_due(struct daemon__summary *sum, uint64_t k, uint64_t now, uint64_t *n)
+{
+	sum->n += k;
+	if (sum->logged_ns != 0 && now - sum->logged_ns < DAEMON__SUMMARY_NS)
+		return false;
+	*n = sum->n;
+	sum->n = 0;
+	sum->logged_ns = now;
+	return true;
+}
+
+static void log_behind(uint64_t n, bool first)
+{
+	daemon_log(LOG_WARNING, "the daemon is behind schedule: %" PRIu64 "%s run%s skipped%s", n,
+		   first ? "" : " more", n == 1 ? "" : "s", first ? "; further ones are counted every 10 s" : "");
+}
+
+static void log_dropped(uint64_t n, bool first)
+{
+	daemon_log(LOG_WARNING, "storage is behind: %" PRIu64 "%s result%s dropped%s", n, first ? "" : " more",
+		   n == 1 ? "" : "s", first ? "; further ones are counted every 10 s" : "");
 }
 
 /* Hands res (stolen) to storage; name is borrowed from the definition, as res may be gone. */
@@ -40,8 +74,13 @@ static void submit(struct daemon__sched *s, struct probe_result *res, const char
 		probe_result_free(res);
 		return;
 	}
-	if (store_submit(s->store, res) == -ENOBUFS)
-		daemon_log(LOG_WARNING, "storage is behind: a result of probe %s was dropped", name);
+	if (store_submit(s->store, res) != -ENOBUFS)
+		return;
+	bool first = s->dropped.logged_ns == 0;
+	uint64_t n;
+	daemon_log(LOG_DEBUG, "storage is behind: a result of probe %s was dropped", name);
+	if (summary_due(&s->dropped, 1, uv_hrtime(), &n))
+		log_dropped(n, first);
 }
 
 static void log_result(struct daemon__entry *en, const struct probe_result *res)
@@ -77,6 +116,8 @@ static void entry_free(struct daemon__sched *s, struct daemon__entry *en)
 			continue;
 		memmove(&s->entries[i], &s->entries[i + 1], (s->nentries - i - 1) * sizeof(*s->entries));
 		s->nentries--;
+		if (en->retired)
+			s->nretired--;
 		break;
 	}
 	probe_def_unref(en->def);
@@ -123,12 +164,15 @@ static void on_run_done(struct probe_result *res, void *arg)
 		s->idle_cb(s);
 }
 
-static void record_skip(struct daemon__entry *en, const char *why)
+/* Records the run due at due (uv_hrtime's clock) as skipped, at the time it was due. */
+static void record_skip(struct daemon__entry *en, const char *why, int prio, uint64_t due, uint64_t now)
 {
-	struct probe_result *res = probe_result_new(en->def, probe_now_ms(), PROBE_SKIPPED, why);
+	int64_t late_ms = (int64_t)((now - due) / NS_PER_MS);
+	struct probe_result *res = probe_result_new(en->def, probe_now_ms() - late_ms, PROBE_SKIPPED, why);
 
 	en->sched->skipped++;
-	daemon_log(LOG_INFO, "probe %s: run skipped: %s", en->def->name, why);
+	daemon_log(prio, "probe %s: run skipped: %s", en->def->name, why);
+	/* started_ms is the slot's time: a skipped run did not start late, it did not start. */
 	if (res)
 		submit(en->sched, res, en->def->name);
 }
@@ -159,6 +203,8 @@ static struct daemon__entry *running_as(const struct daemon__sched *s, struct da
 
 	if (en->run != NULL)
 		return en;
+	if (s->nretired == 0)
+		return NULL;
 	/* Entries of one name sort together. */
 	for (size_t i = slot_of(s, name); i < s->nentries && strcmp(s->entries[i]->def->name, name) == 0; i++)
 		if (s->entries[i]->run != NULL)
@@ -181,7 +227,7 @@ static void on_due(uv_timer_t *t)
 {
 	struct daemon__entry *en = t->data;
 	struct daemon__sched *s = en->sched;
-	uint64_t every = every_ns(en->def), now = uv_hrtime();
+	uint64_t every = every_ns(en->def), now = uv_hrtime(), behind = 0, n;
 
 	if (s->stopping)
 		return;
@@ -191,8 +237,13 @@ static void on_due(uv_timer_t *t)
 		return;
 	}
 	if (running_as(s, en) != NULL) {
-		record_skip(en, "the previous run was still going");
+		/* The first of a row is news; the rest are debug lines. */
+		record_skip(en, SKIP_OVERLAP, ++en->skipping == 1 ? LOG_INFO : LOG_DEBUG, en->due_ns, now);
 	} else {
+		if (en->skipping > 1)
+			daemon_log(LOG_INFO, "probe %s: %" PRIu64 " runs in a row were skipped while a run went on",
+				   en->def->name, en->skipping);
+		en->skipping = 0;
 		en->run_lag_us = (int64_t)(now - en->due_ns) / 1000;
 		int rc = probe_run_start(s->engine, en->def, 0, on_run_done, en, &en->run);
 		if (rc < 0) {
@@ -203,9 +254,14 @@ static void on_due(uv_timer_t *t)
 	en->due_ns += every;
 	/* A loop that stalled for whole intervals: those runs did not happen, and say so. */
 	while (en->due_ns + NS_PER_MS <= now) {
-		record_skip(en, "the daemon fell behind its schedule");
+		record_skip(en, SKIP_BEHIND, LOG_DEBUG, en->due_ns, now);
 		en->due_ns += every;
+		behind++;
 	}
+	/* Every probe falls behind at once: one line for all, not one per run. */
+	bool first = s->behind.logged_ns == 0;
+	if (behind > 0 && summary_due(&s->behind, behind, now, &n))
+		log_behind(n, first);
 	arm(en);
 }
 
@@ -328,8 +384,8 @@ static void on_timer_closed(uv_handle_t *h)
 
 void daemon__sched_remove(struct daemon__sched *s, struct daemon__entry *en)
 {
-	(void)s;
 	en->retired = true;
+	s->nretired++;
 	uv_close((uv_handle_t *)&en->timer, on_timer_closed);
 }
 
@@ -384,6 +440,12 @@ void daemon__sched_abort(struct daemon__sched *s)
 
 void daemon__sched_close(struct daemon__sched *s, void (*cb)(struct daemon__sched *s))
 {
+	/* What the summaries counted since they last spoke. */
+	if (s->behind.n > 0)
+		log_behind(s->behind.n, false);
+	if (s->dropped.n > 0)
+		log_dropped(s->dropped.n, false);
+	s->behind.n = s->dropped.n = 0;
 	s->close_cb = cb;
 	s->closing = true;
 	if (s->open_timers == 0) {

@@ -127,10 +127,10 @@ struct probe_scope {
 	const struct probe_var *extracted;
 	size_t nextracted;
 	int64_t now_ms;   /* {{now}} and {{now_ms}} */
-	char uuid[37];    /* {{uuid}}, one per run */
+	char uuid[37];    /* {{uuid}}, one per run, drawn when first rendered ("" until then) */
 };
 
-/* Fills scope's built-ins from the clock and the kernel's random source. */
+/* Sets scope's built-ins for a new run: the clock now, and a fresh {{uuid}} to come. */
 void probe_scope_init_builtins(struct probe_scope *scope);
 
 enum probe_tmpl_mode {

@@ -232,9 +232,22 @@ bool probe_tmpl_is_builtin(const char *name)
 
 void probe_scope_init_builtins(struct probe_scope *scope)
 {
+	scope->now_ms = probe_now_ms();
+	scope->uuid[0] = '\0';
+}
+
+/*
+ * The run's {{uuid}}, drawn on first use: most probes never ask for one, and
+ * the random bytes cost a syscall. scope is const for the renderers, but the
+ * uuid is a cache that no caller sees change, so it is filled in place.
+ */
+static const char *scope_uuid(const struct probe_scope *scope)
+{
+	char *uuid = ((struct probe_scope *)scope)->uuid;
 	uint8_t b[16] = { 0 };
 
-	scope->now_ms = probe_now_ms();
+	if (uuid[0] != '\0')
+		return uuid;
 	/* GRND_NONBLOCK: never stall the loop; the fallback only matters before boot entropy. */
 	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
 		uint64_t x = uv_hrtime() ^ ((uint64_t)scope->now_ms << 20) ^ (uintptr_t)scope;
@@ -243,10 +256,11 @@ void probe_scope_init_builtins(struct probe_scope *scope)
 	}
 	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-	snprintf(scope->uuid, sizeof(scope->uuid),
+	snprintf(uuid, sizeof(scope->uuid),
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
 		 b[13], b[14], b[15]);
+	return uuid;
 }
 
 /* Finds name: this run's extracts (latest first), then vars. NULL when neither has it. */
@@ -307,8 +321,10 @@ static int render_var(struct probe__buf *b, const struct tok *tk, enum probe_tmp
 		snprintf(num, sizeof(num), "%" PRId64, scope->now_ms / 1000);
 	else if (strcmp(tk->text, "now_ms") == 0)
 		snprintf(num, sizeof(num), "%" PRId64, scope->now_ms);
-	else if (strcmp(tk->text, "uuid") == 0)
-		return append_value(b, mode, scope->uuid, strlen(scope->uuid), false, redact);
+	else if (strcmp(tk->text, "uuid") == 0) {
+		const char *uuid = scope_uuid(scope);
+		return append_value(b, mode, uuid, strlen(uuid), false, redact);
+	}
 	else {
 		perr(err, tk->offset, "unknown variable \"%s\"", tk->text);
 		return -ENOENT;

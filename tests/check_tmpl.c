@@ -75,6 +75,34 @@ START_TEST(builtins)
 }
 END_TEST
 
+/* One uuid per run: every template of the run renders the same one, the next run a new one. */
+START_TEST(uuid_is_one_per_run)
+{
+	struct probe_perr err = { 0 };
+	struct probe_tmpl *a = probe_tmpl_parse("{{uuid}}", 8, fake_resolve, NULL, &err);
+	struct probe_tmpl *b = probe_tmpl_parse("id={{uuid}}", 11, fake_resolve, NULL, &err);
+	struct probe_scope scope = { 0 };
+	char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	probe_scope_init_builtins(&scope);
+	ck_assert_int_eq(probe_tmpl_render(a, PROBE_TMPL_RAW, &scope, false, &s1, NULL, &err), 0);
+	ck_assert_int_eq(probe_tmpl_render(b, PROBE_TMPL_RAW, &scope, false, &s2, NULL, &err), 0);
+	ck_assert_int_eq(strlen(s1), 36);
+	ck_assert_str_eq(s2 + 3, s1);
+	probe_scope_init_builtins(&scope);
+	ck_assert_int_eq(probe_tmpl_render(a, PROBE_TMPL_RAW, &scope, false, &s3, NULL, &err), 0);
+	ck_assert_int_eq(strlen(s3), 36);
+	ck_assert_str_ne(s3, s1);
+	free(s1);
+	free(s2);
+	free(s3);
+	probe_tmpl_free(a);
+	probe_tmpl_free(b);
+}
+END_TEST
+
 START_TEST(secrets_are_resolved_and_redacted)
 {
 	struct probe_perr err = { 0 };
@@ -216,6 +244,7 @@ Suite *tmpl_suite(void)
 	tcase_add_test(tc, literal_and_placeholders);
 	tcase_add_test(tc, url_mode_encodes_path_and_query_only);
 	tcase_add_test(tc, builtins);
+	tcase_add_test(tc, uuid_is_one_per_run);
 	tcase_add_test(tc, secrets_are_resolved_and_redacted);
 	tcase_add_test(tc, extracted_shadow_vars_latest_first);
 	tcase_add_test(tc, unknown_name_fails_render);
