@@ -52,6 +52,8 @@ struct cfg {
 	char *control_socket;  /* owned; "control_socket", default CFG_DEFAULT_SOCKET, relative to dir */
 	int64_t retention_raw_ms;    /* "retention"/"raw": runs older are rolled up and pruned (30d) */
 	int64_t retention_hourly_ms; /* "retention"/"hourly": hourly rollups older are pruned (400d) */
+	int64_t storage_max_pending; /* "storage"/"max_pending": results held in memory while writes
+				      * fail (100000, 1 .. 10000000); read only at start */
 	int64_t every_ms;      /* defaults for probes */
 	int64_t timeout_ms;
 	int64_t max_body;

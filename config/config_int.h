@@ -71,6 +71,17 @@ void cfg__check_keys(struct cfg__file *f, json_t *obj, const char *path, const c
 /* Reads a duration value; reports and returns -EINVAL when it is not one. */
 int cfg__duration(struct cfg__file *f, json_t *v, const char *path, int64_t *ms);
 
+/*
+ * The longest "every" and "timeout": a year. Longer is a typo ("3000d" for
+ * "30d"), and the daemon turns both into nanoseconds on a clock that counts
+ * from boot, where a deadline past 2^64 ns would wrap into the past.
+ */
+#define CFG__SCHEDULE_MAX_MS (365LL * 86400000)
+/* The shortest "every". */
+#define CFG__EVERY_MIN_MS 100
+/* As cfg__duration, and also reports and returns -EINVAL above max_ms (a whole number of days). */
+int cfg__duration_max(struct cfg__file *f, json_t *v, const char *path, int64_t max_ms, int64_t *ms);
+
 /* probe_secret_fn for ${env:..}, ${file:..} and ${cred:..}; ctx is the struct cfg__file being loaded. */
 int cfg__secret_resolve(const char *kind, const char *arg, char **value, struct probe_perr *err,
 			void *ctx);

@@ -229,3 +229,19 @@ int cfg__duration(struct cfg__file *f, json_t *v, const char *path, int64_t *ms)
 	}
 	return 0;
 }
+
+int cfg__duration_max(struct cfg__file *f, json_t *v, const char *path, int64_t max_ms, int64_t *ms)
+{
+	const char *key = strrchr(path, '/');
+	int64_t got = 0;
+
+	if (cfg__duration(f, v, path, &got) < 0)
+		return -EINVAL;
+	if (got > max_ms) {
+		cfg__err_at(f, path, "\"%s\" must be at most %lldd", key ? key + 1 : path,
+			    (long long)(max_ms / 86400000));
+		return -EINVAL;
+	}
+	*ms = got;
+	return 0;
+}

@@ -11,7 +11,6 @@
 #define DEFAULT_EVERY_MS 30000
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BODY (1024 * 1024)
-#define MIN_EVERY_MS 100
 
 static const char *const probe_keys[] = {
 	"name", "description", "every", "timeout", "tags", "vars", "steps", "reuse_connections",
@@ -192,11 +191,11 @@ static void load_schedule(struct cfg__file *f, json_t *root, const struct cfg *d
 	d->every_ms = defaults ? defaults->every_ms : DEFAULT_EVERY_MS;
 	d->timeout_ms = defaults ? defaults->timeout_ms : DEFAULT_TIMEOUT_MS;
 	d->max_body = defaults ? defaults->max_body : DEFAULT_MAX_BODY;
-	if ((v = json_object_get(root, "every")) != NULL && cfg__duration(f, v, "every", &d->every_ms) == 0 &&
-	    d->every_ms < MIN_EVERY_MS)
+	if ((v = json_object_get(root, "every")) != NULL &&
+	    cfg__duration_max(f, v, "every", CFG__SCHEDULE_MAX_MS, &d->every_ms) == 0 && d->every_ms < CFG__EVERY_MIN_MS)
 		cfg__err_at(f, "every", "\"every\" must be at least 100ms");
 	if ((v = json_object_get(root, "timeout")) != NULL)
-		cfg__duration(f, v, "timeout", &d->timeout_ms);
+		cfg__duration_max(f, v, "timeout", CFG__SCHEDULE_MAX_MS, &d->timeout_ms);
 	if ((v = json_object_get(root, "max_body")) != NULL)
 		load_max_body(f, v, &d->max_body);
 	if ((v = json_object_get(root, "paused")) != NULL) {

@@ -207,8 +207,8 @@ static int init_handles(struct daemon *d)
 
 static int open_store(struct daemon *d)
 {
-	struct store_opts so = { .path = d->cfg0->db_path, .log = store_log, .committed = store_committed,
-				 .committed_arg = d };
+	struct store_opts so = { .path = d->cfg0->db_path, .max_pending = (size_t)d->cfg0->storage_max_pending,
+				 .log = store_log, .committed = store_committed, .committed_arg = d };
 	char *err = NULL;
 	int rc = make_dirs(d->cfg0->state_dir);
 

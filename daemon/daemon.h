@@ -28,7 +28,7 @@ struct daemon_opts {
  *   reload   {"ok": true, "added": [names], "changed": [names], "removed": [names],
  *             "unchanged": [names], "paused": [names of paused probes],
  *             "restart_needed": [main-file keys that changed but apply only at
- *             restart: "state_dir", "control_socket", "channels"]}
+ *             restart: "state_dir", "control_socket", "storage.max_pending", "channels"]}
  *            or, when the new config is invalid (the running one stays):
  *            {"ok": false, "error": "...", "diagnostics": ["FILE:LINE:COL: message", ...]}
  *   run-now  answered when the run ends: {"ok": true, "result": probe_result_json()}
@@ -36,9 +36,11 @@ struct daemon_opts {
  *            {"ok": false, "error": "no probe named \"X\""} otherwise
  *   status   {"ok": true, "pid": N, "version": "0.1.0", "started_ms": N, "config": PATH,
  *             "probes": [{"name", "paused", "running", "every_ms", "failing"}],
- *             "runs": N, "skipped": N, "alerts_pending": N}
+ *             "runs": N, "skipped": N, "alerts_pending": N,
+ *             "results_pending": N, "results_dropped": N}
  *            (probes sorted by name; "failing" is the number of consecutive failed
- *            runs, 0 when the last one passed)
+ *            runs, 0 when the last one passed; results_pending wait for the
+ *            database, results_dropped were lost when storage.max_pending waited)
  *
  * Peers are checked: root, the daemon's own uid, or a process in the
  * daemon's group, as its primary gid (SO_PEERCRED) or one of its

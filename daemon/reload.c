@@ -151,6 +151,9 @@ static json_t *restart_needed(const struct cfg *run, const struct cfg *nc)
 		json_array_append_new(keys, json_string("state_dir"));
 	if (strcmp(run->control_socket, nc->control_socket) != 0)
 		json_array_append_new(keys, json_string("control_socket"));
+	/* The store's queue is sized when the database is opened. */
+	if (run->storage_max_pending != nc->storage_max_pending)
+		json_array_append_new(keys, json_string("storage.max_pending"));
 	/* No "channels" and an empty one are the same. */
 	if (!json_equal(run->channels, nc->channels) &&
 	    (json_object_size(run->channels) > 0 || json_object_size(nc->channels) > 0))

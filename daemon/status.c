@@ -21,6 +21,7 @@ static void count_probes(const struct daemon__sched *s, size_t *all, size_t *pau
 json_t *daemon__status_json(struct daemon *d)
 {
 	struct alert_stats st = { 0 };
+	struct store_stats ss;
 	json_t *probes = json_array();
 
 	for (size_t i = 0; i < d->sched.nentries; i++) {
@@ -35,10 +36,13 @@ json_t *daemon__status_json(struct daemon *d)
 	}
 	if (d->alerts)
 		alert_get_stats(d->alerts, &st);
-	return json_pack("{s:b, s:I, s:s, s:I, s:s, s:o, s:I, s:I, s:I}", "ok", 1, "pid", (json_int_t)getpid(),
-			 "version", CANARY_VERSION, "started_ms", (json_int_t)d->started_ms, "config", d->cfg->path,
-			 "probes", probes, "runs", (json_int_t)d->sched.runs, "skipped",
-			 (json_int_t)d->sched.skipped, "alerts_pending", (json_int_t)st.pending);
+	/* Results waiting for the database, and those lost because too many waited (storage.max_pending). */
+	store_get_stats(d->store, &ss);
+	return json_pack("{s:b, s:I, s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "pid",
+			 (json_int_t)getpid(), "version", CANARY_VERSION, "started_ms", (json_int_t)d->started_ms,
+			 "config", d->cfg->path, "probes", probes, "runs", (json_int_t)d->sched.runs, "skipped",
+			 (json_int_t)d->sched.skipped, "alerts_pending", (json_int_t)st.pending, "results_pending",
+			 (json_int_t)ss.pending, "results_dropped", (json_int_t)ss.dropped);
 }
 
 void daemon__notify_status(struct daemon *d)

@@ -396,6 +396,119 @@ START_TEST(control_socket_and_retention_keys)
 }
 END_TEST
 
+/* Loads a main file with storage (a member, or "") and expects max_pending want. */
+static void expect_max_pending(const char *storage, int64_t want)
+{
+	struct cfg *c;
+
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\"%s }\n", storage);
+	char *out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	ck_assert_int_eq(c->storage_max_pending, want);
+	cfg_free(c);
+	free(out);
+}
+
+START_TEST(storage_max_pending_key)
+{
+	static const char *const bad[] = { "0", "-1", "\"5\"", "10000001", "2.5", "true", "null" };
+	struct cfg *c;
+	char sub[4096], *out;
+
+	snprintf(sub, sizeof(sub), "%s/p", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	expect_max_pending(", \"storage\": { \"max_pending\": 5 }", 5);
+	/* The bounds are included; absent (or an empty object) is the default. */
+	expect_max_pending(", \"storage\": { \"max_pending\": 10000000 }", 10000000);
+	expect_max_pending(", \"storage\": {}", 100000);
+	expect_max_pending("", 100000);
+
+	/* 0 means the default to storage, but is no value to write: refused, as are the rest. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"storage\": { \"max_pending\": %s } }\n", bad[i]);
+		out = load_main(&c);
+		ck_assert_msg(c == NULL, "max_pending %s accepted", bad[i]);
+		has_diag(out, "canary.json", 2, 16, "\"max_pending\" must be a whole number of results from 1 to 10000000");
+		free(out);
+	}
+
+	/* Unknown keys inside, with a suggestion; not an object. */
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"storage\": { \"max_pending\": 5, \"max_pendng\": 3,\n"
+				     "    \"path\": \"x\" } }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 34, "unknown key \"max_pendng\" (did you mean \"max_pending\"?)");
+	has_diag(out, "canary.json", 3, 5, "unknown key \"path\"");
+	free(out);
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"storage\": 5 }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 3, "\"storage\" must be an object");
+	free(out);
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"storag\": {} }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 3, "unknown key \"storag\" (did you mean \"storage\"?)");
+	free(out);
+}
+END_TEST
+
+/* every and timeout: at most a year, in probe files and in the main file's defaults. */
+START_TEST(every_and_timeout_have_an_upper_limit)
+{
+	struct probe_def *def;
+	struct cfg *c;
+	char sub[4096];
+
+	t_writef(dir, "year.json", "{ \"url\": \"http://127.0.0.1/\", \"every\": \"365d\", \"timeout\": \"8760h\" }\n");
+	char *out = load_probe("year.json", &def);
+	ck_assert_msg(def != NULL, "%s", out);
+	ck_assert_int_eq(def->every_ms, 365LL * 86400000);
+	ck_assert_int_eq(def->timeout_ms, 365LL * 86400000);
+	probe_def_unref(def);
+	free(out);
+
+	t_writef(dir, "long.json",
+		 "{ \"url\": \"http://127.0.0.1/\",\n"
+		 "  \"every\": \"366d\",\n"
+		 "  \"timeout\": \"31536000001ms\" }\n");
+	out = load_probe("long.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "long.json", 2, 3, "\"every\" must be at most 365d");
+	has_diag(out, "long.json", 3, 3, "\"timeout\" must be at most 365d");
+	free(out);
+	/* Far past the limit, where the scheduler's arithmetic would once have wrapped. */
+	t_writef(dir, "huge.json", "{ \"url\": \"http://127.0.0.1/\",\n  \"every\": \"18446744073710ms\" }\n");
+	out = load_probe("huge.json", &def);
+	ck_assert_ptr_null(def);
+	has_diag(out, "huge.json", 2, 3, "\"every\" must be at most 365d");
+	free(out);
+
+	snprintf(sub, sizeof(sub), "%s/p", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\", \"defaults\": { \"every\": \"365d\", \"timeout\": \"365d\" } }\n");
+	out = load_main(&c);
+	ck_assert_msg(c != NULL, "%s", out);
+	ck_assert_int_eq(c->every_ms, 365LL * 86400000);
+	ck_assert_int_eq(c->timeout_ms, 365LL * 86400000);
+	cfg_free(c);
+	free(out);
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"defaults\": { \"every\": \"8761h\",\n"
+				     "    \"timeout\": \"400d\" } }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 17, "\"every\" must be at most 365d");
+	has_diag(out, "canary.json", 3, 5, "\"timeout\" must be at most 365d");
+	free(out);
+	/* The defaults' every has the probe files' floor too: probes inherit it unchecked. */
+	t_writef(dir, "canary.json", "{ \"probes_dir\": \"p\",\n  \"defaults\": { \"every\": \"50ms\" } }\n");
+	out = load_main(&c);
+	ck_assert_ptr_null(c);
+	has_diag(out, "canary.json", 2, 17, "\"every\" must be at least 100ms");
+	free(out);
+}
+END_TEST
+
 /* Found by fuzzing: a NUL byte once sent the position scan into an endless loop that ate memory. */
 START_TEST(nul_byte_is_an_error_at_its_position)
 {
@@ -469,6 +582,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, channels_and_alert_settings_are_checked_with_positions);
 	tcase_add_test(tc, missing_probes_dir_is_reported);
 	tcase_add_test(tc, control_socket_and_retention_keys);
+	tcase_add_test(tc, storage_max_pending_key);
+	tcase_add_test(tc, every_and_timeout_have_an_upper_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -47,14 +47,20 @@ static void stop_servers(void)
 	t_alertfx_stop(rx_pid);
 }
 
+/* The main config with extra (main-file members, each followed by a comma) before the rest. */
+static void write_main_with(const char *extra)
+{
+	t_writef(dir, "canary.json",
+		 "{ %s\"state_dir\": \"state\", \"probes_dir\": \"probes.d\", \"control_socket\": \"ctl.sock\",\n"
+		 "  \"defaults\": { \"every\": \"200ms\", \"timeout\": \"2s\", \"alert\": { \"channels\": [\"hook\"] } },\n"
+		 "  \"channels\": { \"hook\": { \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/hook/canary\" } } }\n",
+		 extra, rx_port);
+}
+
 /* The main config: probes every 200 ms unless they say otherwise, alerts to the fake webhook. */
 static void write_main(void)
 {
-	t_writef(dir, "canary.json",
-		 "{ \"state_dir\": \"state\", \"probes_dir\": \"probes.d\", \"control_socket\": \"ctl.sock\",\n"
-		 "  \"defaults\": { \"every\": \"200ms\", \"timeout\": \"2s\", \"alert\": { \"channels\": [\"hook\"] } },\n"
-		 "  \"channels\": { \"hook\": { \"type\": \"webhook\", \"url\": \"http://127.0.0.1:%d/hook/canary\" } } }\n",
-		 rx_port);
+	write_main_with("");
 }
 
 static void setup(void)
@@ -360,16 +366,18 @@ END_TEST
  * results wait in memory, the probes go on and the alerts go out; at the
  * stop, what could not be written is counted in the log.
  */
-START_TEST(a_read_only_database_is_loud_and_probing_and_alerting_go_on)
+/* The daemon as nobody: root writes whatever the mode, so a read-only file needs another user. */
+static const char *const as_nobody[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+					 NULL };
+
+/* Opens the test's directories to nobody; false (and says so) when this is not root or has no setpriv. */
+static bool ready_for_nobody(const char *test)
 {
-	static const char *const as_nobody[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-						 "--clear-groups", NULL };
-	struct t_daemon d;
 	char state[4200], sub[4200];
 
 	if (access(as_nobody[0], X_OK) != 0 || getuid() != 0) {
-		fprintf(stderr, "faults_daemon: read-only database test needs root and setpriv; skipped\n");
-		return;
+		fprintf(stderr, "faults_daemon: %s needs root and setpriv; skipped\n", test);
+		return false;
 	}
 	snprintf(state, sizeof(state), "%s/state", dir);
 	snprintf(sub, sizeof(sub), "%s/probes.d", dir);
@@ -377,16 +385,32 @@ START_TEST(a_read_only_database_is_loud_and_probing_and_alerting_go_on)
 	ck_assert_int_eq(chmod(dir, 0777), 0);
 	ck_assert_int_eq(chmod(state, 0777), 0);
 	ck_assert_int_eq(chmod(sub, 0777), 0);
-	http_probe("ok0", "200ms", "/health");
-	chmod(cfgpath, 0644);
+	ck_assert_int_eq(chmod(cfgpath, 0644), 0);
+	return true;
+}
 
-	/* A first run creates the database, then it is made read-only. */
+/* A first run (as nobody) creates the database with a few runs, then it is made read-only; returns its rows. */
+static int64_t make_database_read_only(void)
+{
+	struct t_daemon d;
+
 	dmn_start(&d, true, as_nobody);
 	dmn_expect(&d, "running 1 probe", 1, 5000);
 	ck_assert(wait_dbq_ge("SELECT count(*) FROM runs", 3, 5000));
 	free(dmn_finish(&d, 15000));
-	int64_t rows = dbq("SELECT count(*) FROM runs");
 	ck_assert_int_eq(chmod(dbpath, 0444), 0);
+	return dbq("SELECT count(*) FROM runs");
+}
+
+START_TEST(a_read_only_database_is_loud_and_probing_and_alerting_go_on)
+{
+	struct t_daemon d;
+
+	if (!ready_for_nobody("read-only database test"))
+		return;
+	http_probe("ok0", "200ms", "/health");
+
+	int64_t rows = make_database_read_only();
 
 	http_probe("down", "200ms", "/status/500");
 	dmn_start(&d, true, as_nobody);
@@ -414,6 +438,96 @@ START_TEST(a_read_only_database_is_loud_and_probing_and_alerting_go_on)
 	snprintf(lost, sizeof(lost), "error: storage: %lld results could not be written", (long long)runs);
 	ck_assert_msg(strstr(log, lost) != NULL, "no \"%s\":\n%s", lost, log);
 	ck_assert_int_eq(dbq("SELECT count(*) FROM runs"), rows);
+	free(log);
+}
+END_TEST
+
+/* The status answer's integer member key; fails the test when it is not one. */
+static int64_t status_int(json_t *ans, const char *key)
+{
+	json_t *v = json_object_get(ans, key);
+
+	ck_assert_msg(json_is_integer(v), "status has no integer \"%s\"", key);
+	return json_integer_value(v);
+}
+
+/*
+ * "storage": {"max_pending": 5} and a read-only database: five results wait
+ * in memory and every later one is dropped and counted, while the probe keeps
+ * its schedule and the daemon keeps running; the status answer shows both
+ * figures, and at the stop the five held are the ones counted as lost.
+ */
+START_TEST(a_full_result_queue_drops_and_counts_and_probing_goes_on)
+{
+	struct t_daemon d;
+
+	write_main_with("\"storage\": { \"max_pending\": 5 },\n  ");
+	if (!ready_for_nobody("full result queue test"))
+		return;
+	http_probe("ok0", "100ms", "/health");
+
+	/* The bound only matters while writes fail. */
+	int64_t rows = make_database_read_only();
+
+	dmn_start(&d, true, as_nobody);
+	dmn_expect(&d, "running 1 probe", 1, 5000);
+	dmn_expect(&d, "cannot write to", 1, 5000);
+	/* Polled on the socket until results were dropped; the log is read meanwhile (a full pipe would stall it). */
+	struct t_ctl *c = t_ctl_open(sockpath);
+	json_t *ans = NULL;
+	int64_t end = t_mono_ms() + 8000, dropped = 0;
+	for (;;) {
+		ans = t_ctl_call(c, "{\"cmd\": \"status\"}", 3000);
+		ck_assert(json_is_true(json_object_get(ans, "ok")));
+		if ((dropped = status_int(ans, "results_dropped")) >= 3)
+			break;
+		json_decref(ans);
+		ck_assert_msg(t_mono_ms() < end, "no results dropped after 8 s: %lld", (long long)dropped);
+		dmn_drain(&d, 20);
+	}
+	/* Held up to the bound and no further; every run is either held or dropped (nothing was written). */
+	ck_assert_int_eq(status_int(ans, "results_pending"), 5);
+	ck_assert_int_eq(status_int(ans, "runs") + status_int(ans, "skipped"), 5 + dropped);
+	json_decref(ans);
+
+	/* A reload cannot resize the queue: it says a restart is needed, and the bound stays 5 (below). */
+	write_main_with("\"storage\": { \"max_pending\": 50 },\n  ");
+	ans = t_ctl_call(c, "{\"cmd\": \"reload\"}", 5000);
+	ck_assert(json_is_true(json_object_get(ans, "ok")));
+	json_t *restart = json_object_get(ans, "restart_needed");
+	const char *key = json_string_value(json_array_get(restart, 0));
+	ck_assert_msg(json_array_size(restart) == 1 && key != NULL && strcmp(key, "storage.max_pending") == 0,
+		      "restart_needed is not [\"storage.max_pending\"]");
+	json_decref(ans);
+	/* Read up to here, so that the ten runs counted below all come after the status answer above. */
+	dmn_expect(&d, "reload: changed: storage.max_pending; these apply only after a restart", 1, 3000);
+
+	/* Probing goes on, and the daemon with it. */
+	int seen = count_of(d.log, "probe ok0 ok in");
+	dmn_expect(&d, "probe ok0 ok in", seen + 10, 5000);
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+	ans = t_ctl_call(c, "{\"cmd\": \"status\"}", 3000);
+	ck_assert_int_eq(status_int(ans, "results_pending"), 5);
+	ck_assert_int_ge(status_int(ans, "results_dropped"), dropped + 10);
+	json_decref(ans);
+	t_ctl_close(c);
+	/* Logged once, not once per retry. */
+	ck_assert_int_eq(count_of(d.log, "cannot write to"), 1);
+
+	char *log = dmn_finish(&d, 20000);
+	int64_t skipped, runs = stopped_runs(log, &skipped);
+	/* The five held are the ones lost at the stop; the rest (the ten runs above among them) were dropped. */
+	ck_assert_msg(strstr(log, "error: storage: 5 results could not be written") != NULL, "%s", log);
+	ck_assert_int_ge(runs + skipped, 5 + dropped + 10);
+	ck_assert_int_eq(dbq("SELECT count(*) FROM runs"), rows);
+	/* The drops are summed up: the first at once, then a count every 10 s and one at the stop. */
+	ck_assert_msg(strstr(log, "warning: storage is behind: 1 result dropped; further ones are counted every 10 s"),
+		      "%s", log);
+	int summaries = count_of(log, "warning: storage is behind:");
+	ck_assert_msg(summaries >= 2 && summaries <= 4, "%d drop warnings for %lld drops", summaries,
+		      (long long)dropped);
+	fprintf(stderr, "faults_daemon: max_pending 5: %lld runs, %lld skipped, 5 held and lost at the stop, the "
+		"rest dropped\n", (long long)runs, (long long)skipped);
 	free(log);
 }
 END_TEST
@@ -902,6 +1016,7 @@ Suite *faults_daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, a_locked_database_delays_writes_but_loses_nothing);
 	tcase_add_test(tc, a_read_only_database_is_loud_and_probing_and_alerting_go_on);
+	tcase_add_test(tc, a_full_result_queue_drops_and_counts_and_probing_goes_on);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("restarts");
