@@ -33,10 +33,18 @@ struct probe__xfer {
 /* The engine: one libcurl multi handle on one loop. Freed once every handle has closed. */
 #define PROBE__POOL_MAX 256
 
+struct epoll_event;
+
 struct probe_engine {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
+	int epfd;                    /* private epoll instance holding every libcurl socket; -1 if none */
+	uv_poll_t epoll;             /* readable whenever epfd has events; referenced only while nsocks > 0 */
+	size_t nsocks;               /* sockets in epfd */
+	struct epoll_event *batch;   /* the events being dispatched; NULL outside a dispatch */
+	int batch_next;              /* the first event of batch not yet dispatched */
+	int batch_len;
 	uv_timer_t kick;             /* starts queued runs on the next loop turn */
 	struct probe_run *starting;  /* runs queued by probe_run_start, FIFO */
 	struct probe_run *starting_tail;
@@ -45,7 +53,7 @@ struct probe_engine {
 	struct probe_http *https;    /* plain requests in flight, a doubly linked list */
 	CURL *pool[PROBE__POOL_MAX]; /* idle easy handles, reused to spare set-up work */
 	size_t npool;
-	int open_handles;            /* the timers and every socket poll not yet closed */
+	int open_handles;            /* the timers and the epoll poll not yet closed */
 	bool closing;
 	void (*close_cb)(void *arg);
 	void *close_arg;
