@@ -87,7 +87,7 @@ static void print_step(const struct probe_result *res, size_t i)
 	for (size_t k = 0; k < s->nextracted; k++)
 		printf("      extracted %s = %s\n", s->extracted[k].name, s->extracted[k].value);
 	if (s->cls != PROBE_OK && s->nchecks == 0)
-		printf("      ERROR (%s) %s\n", probe_class_name(s->cls), s->error ? s->error : "");
+		printf("      ERROR (%s) %s\n", probe_class_name(s->cls), cli_step_error(s->error, s->name));
 }
 
 /*

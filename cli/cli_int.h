@@ -151,6 +151,12 @@ char *cli_uptime_text(int64_t ok, int64_t runs, char *buf, size_t size);
 /* Formats us as "12.3 ms" ("-" when us < 0) into buf. Returns buf. */
 char *cli_ms_text(int64_t us, char *buf, size_t size);
 
+/*
+ * A step's error as printed under that step: without the leading
+ * `step "NAME": ` that the run's one-line error needs. "" for NULL.
+ */
+const char *cli_step_error(const char *error, const char *step);
+
 /* ---- probe_cmd.c, probe_add.c, probe_edit.c: `canary probe` ---- */
 
 /* The subcommands of `canary probe` (argv[0] is the subcommand's name); each returns the exit status. */

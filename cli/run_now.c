@@ -63,7 +63,7 @@ static void print_step(const json_t *s, size_t i, size_t total)
 	json_object_foreach(json_object_get(s, "extracted"), name, v)
 		printf("      extracted %s = %s\n", name, json_is_string(v) ? json_string_value(v) : "?");
 	if (str(s, "class") && nchecks == 0)
-		printf("      ERROR (%s) %s\n", str(s, "class"), str(s, "error") ? str(s, "error") : "");
+		printf("      ERROR (%s) %s\n", str(s, "class"), cli_step_error(str(s, "error"), str(s, "name")));
 }
 
 void cli_result_print(const json_t *res, const struct probe_def *def)

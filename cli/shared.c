@@ -349,6 +349,18 @@ char *cli_uptime_text(int64_t ok, int64_t runs, char *buf, size_t size)
 	return buf;
 }
 
+const char *cli_step_error(const char *error, const char *step)
+{
+	size_t n = step ? strlen(step) : 0;
+
+	if (error == NULL)
+		return "";
+	if (step != NULL && strncmp(error, "step \"", 6) == 0 && strncmp(error + 6, step, n) == 0 &&
+	    strncmp(error + 6 + n, "\": ", 3) == 0)
+		return error + 6 + n + 3;
+	return error;
+}
+
 char *cli_ms_text(int64_t us, char *buf, size_t size)
 {
 	if (us < 0)

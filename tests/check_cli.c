@@ -431,6 +431,22 @@ static void use_only(const char *probe_json)
 	t_writef(dir, "canary.json", "{ \"state_dir\": \"state\", \"probes_dir\": \"only.d\" }\n");
 }
 
+/* Under its step, a step's error is not prefixed with the step's name again; the summary line names it. */
+START_TEST(check_prints_a_step_error_once_under_its_step)
+{
+	char *out, *err;
+
+	use_only("{ \"steps\": [ { \"name\": \"login\", \"url\": \"http://127.0.0.1:1/x\" } ] }\n");
+	int st = canary(&out, &err, NULL, "check", "-c", cfgpath, "only", NULL);
+	ck_assert_int_eq(st, 2);
+	ck_assert_msg(strstr(out, "      ERROR (connect) Failed to connect to 127.0.0.1 port 1") != NULL, "%s", out);
+	ck_assert_ptr_null(strstr(out, "ERROR (connect) step"));
+	ck_assert_msg(strstr(out, "FAIL only (connect): step \"login\": Failed to connect") != NULL, "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(sigterm_abandons_runs_past_the_grace)
 {
 	char probe_json[256], *log = NULL;
@@ -573,6 +589,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, secrets_never_reach_output_logs_or_database);
 	tcase_add_test(tc, overlapping_runs_are_skipped_and_recorded);
 	tcase_add_test(tc, journal_prefixes_only_when_stderr_is_the_journal);
+	tcase_add_test(tc, check_prints_a_step_error_once_under_its_step);
 	tcase_add_test(tc, sigterm_abandons_runs_past_the_grace);
 	tcase_add_test(tc, a_stalled_daemon_records_the_runs_it_missed);
 	suite_add_tcase(s, tc);
