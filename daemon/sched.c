@@ -164,7 +164,8 @@ static void on_run_done(struct probe_result *res, void *arg)
 /* Records the run due at due (uv_hrtime's clock) as skipped, at the time it was due. */
 static void record_skip(struct daemon__entry *en, const char *why, int prio, uint64_t due, uint64_t now)
 {
-	int64_t late_ms = (int64_t)((now - due) / NS_PER_MS);
+	/* A timer may fire up to a millisecond early (on_due): then it is not late at all. */
+	int64_t late_ms = now > due ? (int64_t)((now - due) / NS_PER_MS) : 0;
 	struct probe_result *res = probe_result_new(en->def, probe_now_ms() - late_ms, PROBE_SKIPPED, why);
 
 	en->sched->skipped++;

@@ -346,6 +346,10 @@ START_TEST(overlapping_runs_are_skipped_and_recorded)
 	ck_assert_int_ge(skipped, 2);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND class = 'skipped'"), skipped);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 0"), count(log, "probe slow ok in"));
+	/* A skip is recorded at its slot: after the first run's start, and within the test's minute. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM runs, (SELECT min(started_ms) AS t0 FROM runs WHERE result = 0) "
+				  "WHERE result = 2 AND (started_ms <= t0 OR started_ms > t0 + 60000)"),
+			 0);
 	/* No run started before the previous one ended (1 ms of rounding aside). */
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs a JOIN runs b ON b.id = (SELECT min(id) FROM runs "
 				  "WHERE id > a.id AND result < 2) WHERE a.result < 2 "
