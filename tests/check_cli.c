@@ -344,6 +344,9 @@ START_TEST(overlapping_runs_are_skipped_and_recorded)
 	ck_assert_msg(seen, "%s", log);
 	int skipped = count(log, "probe slow: run skipped: the previous run was still going");
 	ck_assert_int_ge(skipped, 2);
+	/* Only the first of a row is news (info); a run that finally starts says how many were skipped. */
+	ck_assert_int_lt(count(log, "info: probe slow: run skipped:"), skipped);
+	ck_assert_int_ge(count(log, "runs in a row were skipped while a run went on"), 1);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND class = 'skipped'"), skipped);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 0"), count(log, "probe slow ok in"));
 	/* A skip is recorded at its slot: after the first run's start, and within the test's minute. */
@@ -506,6 +509,12 @@ START_TEST(a_stalled_daemon_records_the_runs_it_missed)
 	close(efd);
 	ck_assert_msg(seen, "%s", log);
 	int missed = count(log, "the daemon fell behind its schedule");
+	/* One warning for the stall, with the count; the per-run lines are debug ones. */
+	char want[128];
+	snprintf(want, sizeof(want), "warning: the daemon is behind schedule: %d run%s skipped; further ones", missed,
+		 missed == 1 ? "" : "s");
+	ck_assert_msg(count(log, "warning: the daemon is behind schedule") == 1 && strstr(log, want) != NULL,
+		      "no \"%s\" (once) in:\n%s", want, log);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM runs WHERE result = 2 AND "
 				  "error = 'the daemon fell behind its schedule'"),
 			 missed);
